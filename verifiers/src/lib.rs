@@ -1,0 +1,154 @@
+//! Pure, fast checks for R1-style rewards: final-answer extraction and exact
+//! math equivalence.
+//!
+//! ```
+//! use verifiers::{verify, Config, Status};
+//! let v = verify("\\frac12", "so the answer is \\boxed{0.5}", &Config::default());
+//! assert_eq!(v.status, Status::Correct);
+//! ```
+//!
+//! Everything is bounded (input size, nesting, number size, evaluation work),
+//! free of global state, and `Send + Sync`: call it from any thread.
+
+pub mod extract;
+pub mod math;
+mod verdict;
+
+pub use extract::{Mode, Rule};
+pub use math::{Policy, ParseLimits};
+pub use verdict::{Status, Verdict};
+
+use extract::{Candidate, ExtractOptions};
+use math::{compare, parse_answer, Expr, Outcome, ParseError, ParseOptions};
+
+/// Largest completion accepted (bytes); longer inputs get `BudgetExceeded`.
+pub const MAX_INPUT_BYTES: usize = 1 << 20;
+
+/// Everything that changes a verdict.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Config {
+    pub extract: ExtractOptions,
+    pub policy: Policy,
+    pub limits: ParseLimits,
+}
+
+impl Config {
+    /// Lenient extraction (anchors, math spans, numbers), for evaluation.
+    pub fn lenient() -> Self {
+        let mut c = Config::default();
+        c.extract.mode = Mode::Lenient;
+        c
+    }
+
+    fn parse_options(&self) -> ParseOptions {
+        ParseOptions { decimal_comma: self.extract.decimal_comma, limits: self.limits }
+    }
+}
+
+/// A gold answer parsed once, to check many completions against it.
+#[derive(Clone, Debug)]
+pub struct Gold {
+    expr: Expr,
+    text: String,
+}
+
+impl Gold {
+    /// Parses a reference answer (bare, delimited, boxed, or a worked solution).
+    pub fn parse(gold: &str, config: &Config) -> Result<Gold, Verdict> {
+        if gold.len() > MAX_INPUT_BYTES {
+            return Err(Verdict::new(Status::BudgetExceeded, "gold answer too long"));
+        }
+        let mut first_error: Option<ParseError> = None;
+        for c in extract::gold_candidates(gold, &config.extract) {
+            match parse_answer(&c.text, &config.parse_options()) {
+                Ok(expr) => return Ok(Gold { expr, text: c.text }),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        let status = if first_error.as_ref().is_some_and(ParseError::is_budget) { Status::BudgetExceeded } else { Status::GoldUnparseable };
+        let why = first_error.map_or_else(|| "nothing to parse".to_string(), |e| e.to_string());
+        Err(Verdict::new(status, format!("gold answer: {why}")))
+    }
+
+    /// The parsed form, as reported in verdicts.
+    pub fn canonical(&self) -> String {
+        self.expr.to_string()
+    }
+
+    /// Checks one completion.
+    pub fn check(&self, completion: &str, config: &Config) -> Verdict {
+        if completion.len() > MAX_INPUT_BYTES {
+            return Verdict::new(Status::BudgetExceeded, "completion too long").with_gold(self);
+        }
+        let candidates = match extract::candidates(completion, &config.extract) {
+            Ok(c) => c,
+            Err(why) => return Verdict::new(Status::NoAnswer, why.to_string()).with_gold(self),
+        };
+        let mut unparsed: Option<(Candidate, ParseError)> = None;
+        for c in candidates {
+            if same_text(&self.text, &c.text) {
+                return Verdict::new(Status::Correct, "identical to the gold answer").with_gold(self).with_pred(&c, Some(&self.expr));
+            }
+            let expr = match parse_answer(&c.text, &config.parse_options()) {
+                Ok(e) => e,
+                Err(e) => {
+                    if unparsed.is_none() {
+                        unparsed = Some((c, e));
+                    }
+                    continue;
+                }
+            };
+            let verdict = match compare(&self.expr, &expr, &config.policy) {
+                Outcome::Equal => Verdict::new(Status::Correct, "equivalent to the gold answer"),
+                Outcome::NotEqual => Verdict::new(Status::Incorrect, "not equivalent to the gold answer"),
+                Outcome::Budget => Verdict::new(Status::BudgetExceeded, "a value exceeds the evaluation budget"),
+            };
+            return verdict.with_gold(self).with_pred(&c, Some(&expr));
+        }
+        match unparsed {
+            Some((c, e)) => {
+                let status = if e.is_budget() { Status::BudgetExceeded } else { Status::PredUnparseable };
+                Verdict::new(status, format!("answer {:?}: {e}", c.text)).with_gold(self).with_pred(&c, None)
+            }
+            None => Verdict::new(Status::NoAnswer, "no answer found").with_gold(self),
+        }
+    }
+}
+
+fn same_text(a: &str, b: &str) -> bool {
+    let key = |s: &str| math::normalize::normalize(s).chars().filter(|c| !c.is_whitespace()).collect::<String>();
+    let (ka, kb) = (key(a), key(b));
+    !ka.is_empty() && ka == kb
+}
+
+/// Checks `completion` against `gold`.
+pub fn verify(gold: &str, completion: &str, config: &Config) -> Verdict {
+    match Gold::parse(gold, config) {
+        Ok(g) => g.check(completion, config),
+        Err(v) => v,
+    }
+}
+
+/// Extracts the answer a completion commits to (first candidate), if any.
+pub fn extract_answer(completion: &str, config: &Config) -> Result<(String, Rule), extract::NoAnswer> {
+    extract::candidates(completion, &config.extract).map(|mut c| {
+        let first = c.remove(0);
+        (first.text, first.rule)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn verifier_types_are_thread_safe() {
+        assert_send_sync::<Config>();
+        assert_send_sync::<Gold>();
+        assert_send_sync::<Verdict>();
+    }
+}
