@@ -75,7 +75,7 @@ pub fn candidates(text: &str, options: &ExtractOptions) -> Result<Vec<Candidate>
     }
     if let Some(inner) = last_answer_tag(text) {
         let boxes = box_groups(inner);
-        if let Some(last) = boxes.last() {
+        if let Some((_, last)) = boxes.last() {
             check_agreement(&boxes)?;
             return Ok(vec![Candidate { text: last.clone(), rule: Rule::Boxed }]);
         }
@@ -91,7 +91,16 @@ pub fn candidates(text: &str, options: &ExtractOptions) -> Result<Vec<Candidate>
         None => text,
     };
     let boxes = box_groups(region);
-    if let Some(last) = boxes.last() {
+    if let Some((end, last)) = boxes.last() {
+        // Lenient mode: an explicit "final answer" after the last box wins
+        // (the boxes were intermediate results).
+        if options.mode == Mode::Lenient {
+            if let Some((at, found)) = anchored(region, options) {
+                if at >= *end && !found.is_empty() {
+                    return Ok(found);
+                }
+            }
+        }
         check_agreement(&boxes)?;
         return Ok(vec![Candidate { text: last.clone(), rule: Rule::Boxed }]);
     }
@@ -108,7 +117,7 @@ pub fn candidates(text: &str, options: &ExtractOptions) -> Result<Vec<Candidate>
 /// Candidates for a reference answer: usually bare (`\frac12`), sometimes a
 /// whole worked solution with a box or a Minerva "final answer" line.
 pub fn gold_candidates(text: &str, options: &ExtractOptions) -> Vec<Candidate> {
-    if let Some(last) = box_groups(text).pop() {
+    if let Some((_, last)) = box_groups(text).pop() {
         return vec![Candidate { text: last, rule: Rule::Boxed }];
     }
     let mut out = vec![Candidate { text: strip_delimiters(text), rule: Rule::Whole }];
@@ -117,11 +126,11 @@ pub fn gold_candidates(text: &str, options: &ExtractOptions) -> Vec<Candidate> {
     out
 }
 
-fn check_agreement(groups: &[String]) -> Result<(), NoAnswer> {
+fn check_agreement(groups: &[(usize, String)]) -> Result<(), NoAnswer> {
     let key = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
-    let Some(last) = groups.last() else { return Ok(()) };
+    let Some((_, last)) = groups.last() else { return Ok(()) };
     let mut distinct: Vec<String> = vec![last.clone()];
-    for g in groups {
+    for (_, g) in groups {
         if !distinct.iter().any(|d| key(d) == key(g)) {
             distinct.push(g.clone());
         }
@@ -134,7 +143,7 @@ fn check_agreement(groups: &[String]) -> Result<(), NoAnswer> {
 
 fn lenient(region: &str, options: &ExtractOptions) -> Vec<Candidate> {
     let mut out = Vec::new();
-    if let Some(c) = anchored(region, options) {
+    if let Some((_, c)) = anchored(region, options) {
         out.extend(c);
     }
     let trimmed = region.trim();
@@ -160,28 +169,30 @@ fn lenient(region: &str, options: &ExtractOptions) -> Vec<Candidate> {
     out
 }
 
-/// Short text without prose words: `x = 3`, `\frac{1}{2}`, `0.5`.
+/// Short text without prose: `x = 3`, `\frac{1}{2}`, `xy = 2`. Two or more
+/// words of two or more letters (outside LaTeX commands) read as prose.
 fn looks_like_bare_math(s: &str) -> bool {
     if s.is_empty() || s.len() > 400 || s.contains('\n') {
         return false;
     }
-    let mut run = 0;
-    let mut prev_backslash = false;
-    for c in s.chars() {
-        if c.is_ascii_alphabetic() {
-            if !prev_backslash {
-                run += 1;
-                if run >= 4 {
-                    return false;
-                }
+    const MATH_WORDS: &[&str] = &["sin", "cos", "tan", "log", "ln", "exp", "sqrt", "pi", "and", "or", "inf"];
+    let mut words = 0;
+    let mut run = String::new();
+    let mut in_command = false;
+    for c in s.chars().chain(std::iter::once(' ')) {
+        if c.is_ascii_alphabetic() || c == '\'' {
+            if !in_command {
+                run.push(c);
             }
-        } else {
-            prev_backslash = c == '\\';
-            run = 0;
             continue;
         }
+        if run.len() >= 4 || (run.len() >= 2 && !MATH_WORDS.contains(&run.as_str())) {
+            words += 1;
+        }
+        run.clear();
+        in_command = c == '\\';
     }
-    true
+    words < 2
 }
 
 /// Content of the last complete `<answer>…</answer>` pair.
@@ -293,7 +304,7 @@ fn find_box_command(text: &str, from: usize) -> Option<(usize, usize)> {
 /// Boxes grouped by proximity (Math-Verify's rule: at most 10 characters
 /// apart, or at most 70 with a separator word and different content); each
 /// group joined into one list answer.
-fn box_groups(text: &str) -> Vec<String> {
+fn box_groups(text: &str) -> Vec<(usize, String)> {
     let boxes = find_boxes(text);
     let mut groups: Vec<Vec<&BoxSpan>> = Vec::new();
     for b in &boxes {
@@ -315,12 +326,13 @@ fn box_groups(text: &str) -> Vec<String> {
         .into_iter()
         .map(|g| {
             let mut parts: Vec<&str> = Vec::new();
+            let end = g.last().map_or(0, |b| b.end);
             for b in g {
                 if parts.last() != Some(&b.content.as_str()) {
                     parts.push(b.content.as_str());
                 }
             }
-            parts.join(", ")
+            (end, parts.join(", "))
         })
         .collect()
 }
@@ -428,7 +440,8 @@ fn last_number(text: &str, spans: &[(usize, usize, String)], decimal_comma: bool
 }
 
 /// "final answer is …", "answer: …", "答案是 …": the answer after the last anchor.
-fn anchored(region: &str, options: &ExtractOptions) -> Option<Vec<Candidate>> {
+/// Returns the anchor's byte offset and the candidates after it.
+fn anchored(region: &str, options: &ExtractOptions) -> Option<(usize, Vec<Candidate>)> {
     const ANCHORS: &[&str] = &["final answer is", "final answer:", "answer is", "answer:", "答案是", "答案为", "答案："];
     let lower = region.to_lowercase();
     if lower.len() != region.len() {
@@ -443,15 +456,15 @@ fn anchored(region: &str, options: &ExtractOptions) -> Option<Vec<Candidate>> {
             }
         }
     }
-    let (_, end) = best?;
-    Some(anchor_segment(&region[end..], options))
+    let (at, end) = best?;
+    Some((at, anchor_segment(&region[end..], options)))
 }
 
 /// Case-folding changed byte offsets (non-ASCII text): match anchors exactly.
-fn anchored_exact(region: &str, options: &ExtractOptions) -> Option<Vec<Candidate>> {
+fn anchored_exact(region: &str, options: &ExtractOptions) -> Option<(usize, Vec<Candidate>)> {
     const ANCHORS: &[&str] = &["final answer is", "Final Answer:", "Final answer:", "answer is", "Answer:", "答案是", "答案为", "答案："];
-    let end = ANCHORS.iter().filter_map(|a| region.rfind(a).map(|p| p + a.len())).max()?;
-    Some(anchor_segment(&region[end..], options))
+    let (at, end) = ANCHORS.iter().filter_map(|a| region.rfind(a).map(|p| (p, p + a.len()))).max_by_key(|(_, e)| *e)?;
+    Some((at, anchor_segment(&region[end..], options)))
 }
 
 fn anchor_segment(after: &str, options: &ExtractOptions) -> Vec<Candidate> {
@@ -535,12 +548,14 @@ mod tests {
         assert_eq!(first("x \\boxed{\\frac{1}{2}} y", Mode::Strict).unwrap(), "\\frac{1}{2}");
         assert_eq!(first("so \\boxed 5", Mode::Strict).unwrap(), "5");
         assert_eq!(first("The final answer is $3$. I hope it is correct.", Mode::Lenient).unwrap(), "3");
-        assert_eq!(first("AZYUK2A", Mode::Lenient), Err(NoAnswer::NotFound));
+        let found = candidates("AZYUK2A", &ExtractOptions { mode: Mode::Lenient, ..Default::default() }).unwrap();
+        assert!(found.iter().all(|c| c.rule != Rule::Number), "no number is pulled out of a word");
     }
 
     #[test]
     fn hedging_is_not_an_answer() {
-        assert!(matches!(first("\\boxed{5} hmm, long reasoning here then \\boxed{6}", Mode::Strict), Err(NoAnswer::ConflictingBoxes(_))));
+        let hedge = "\\boxed{5} is what I first thought, but after checking the second case again the value is \\boxed{6}";
+        assert!(matches!(first(hedge, Mode::Strict), Err(NoAnswer::ConflictingBoxes(_))));
         assert_eq!(first("\\boxed{1} and \\boxed{2}", Mode::Strict).unwrap(), "1, 2");
         assert_eq!(first("<think>unfinished", Mode::Strict), Err(NoAnswer::UnterminatedThink));
     }

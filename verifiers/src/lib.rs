@@ -48,20 +48,24 @@ impl Config {
 /// A gold answer parsed once, to check many completions against it.
 #[derive(Clone, Debug)]
 pub struct Gold {
-    expr: Expr,
+    /// `Err` keeps why the gold could not be parsed: such a gold still
+    /// matches a completion whose answer is the identical text.
+    expr: Result<Expr, Verdict>,
     text: String,
 }
 
 impl Gold {
     /// Parses a reference answer (bare, delimited, boxed, or a worked solution).
-    pub fn parse(gold: &str, config: &Config) -> Result<Gold, Verdict> {
+    pub fn parse(gold: &str, config: &Config) -> Gold {
         if gold.len() > MAX_INPUT_BYTES {
-            return Err(Verdict::new(Status::BudgetExceeded, "gold answer too long"));
+            let v = Verdict::new(Status::BudgetExceeded, "gold answer too long");
+            return Gold { expr: Err(v), text: String::new() };
         }
+        let candidates = extract::gold_candidates(gold, &config.extract);
         let mut first_error: Option<ParseError> = None;
-        for c in extract::gold_candidates(gold, &config.extract) {
+        for c in &candidates {
             match parse_answer(&c.text, &config.parse_options()) {
-                Ok(expr) => return Ok(Gold { expr, text: c.text }),
+                Ok(expr) => return Gold { expr: Ok(expr), text: c.text.clone() },
                 Err(e) => {
                     first_error.get_or_insert(e);
                 }
@@ -69,12 +73,13 @@ impl Gold {
         }
         let status = if first_error.as_ref().is_some_and(ParseError::is_budget) { Status::BudgetExceeded } else { Status::GoldUnparseable };
         let why = first_error.map_or_else(|| "nothing to parse".to_string(), |e| e.to_string());
-        Err(Verdict::new(status, format!("gold answer: {why}")))
+        let text = candidates.into_iter().next().map(|c| c.text).unwrap_or_default();
+        Gold { expr: Err(Verdict::new(status, format!("gold answer: {why}"))), text }
     }
 
     /// The parsed form, as reported in verdicts.
-    pub fn canonical(&self) -> String {
-        self.expr.to_string()
+    pub fn canonical(&self) -> Option<String> {
+        self.expr.as_ref().ok().map(Expr::to_string)
     }
 
     /// Checks one completion.
@@ -89,8 +94,13 @@ impl Gold {
         let mut unparsed: Option<(Candidate, ParseError)> = None;
         for c in candidates {
             if same_text(&self.text, &c.text) {
-                return Verdict::new(Status::Correct, "identical to the gold answer").with_gold(self).with_pred(&c, Some(&self.expr));
+                let expr = self.expr.as_ref().ok();
+                return Verdict::new(Status::Correct, "identical to the gold answer").with_gold(self).with_pred(&c, expr);
             }
+            let gold = match &self.expr {
+                Ok(g) => g,
+                Err(v) => return v.clone().with_pred(&c, None),
+            };
             let expr = match parse_answer(&c.text, &config.parse_options()) {
                 Ok(e) => e,
                 Err(e) => {
@@ -100,7 +110,7 @@ impl Gold {
                     continue;
                 }
             };
-            let verdict = match compare(&self.expr, &expr, &config.policy) {
+            let verdict = match compare(gold, &expr, &config.policy) {
                 Outcome::Equal => Verdict::new(Status::Correct, "equivalent to the gold answer"),
                 Outcome::NotEqual => Verdict::new(Status::Incorrect, "not equivalent to the gold answer"),
                 Outcome::Budget => Verdict::new(Status::BudgetExceeded, "a value exceeds the evaluation budget"),
@@ -125,10 +135,7 @@ fn same_text(a: &str, b: &str) -> bool {
 
 /// Checks `completion` against `gold`.
 pub fn verify(gold: &str, completion: &str, config: &Config) -> Verdict {
-    match Gold::parse(gold, config) {
-        Ok(g) => g.check(completion, config),
-        Err(v) => v,
-    }
+    Gold::parse(gold, config).check(completion, config)
 }
 
 /// Extracts the answer a completion commits to (first candidate), if any.

@@ -283,6 +283,7 @@ impl Comparer<'_> {
                 a.len() == b.len()
                     && a.iter().zip(b).all(|(r, s)| r.len() == s.len() && r.iter().zip(s).all(|(x, y)| self.equal(x, y)))
             }
+            _ if contains_matrix(g) || contains_matrix(p) => self.matrices_equal(g, p),
             _ if g.is_structured() || p.is_structured() => false,
             _ => self.scalar_equal(g, p),
         }
@@ -576,9 +577,6 @@ impl Comparer<'_> {
     fn scalar_equal(&self, g: &Expr, p: &Expr) -> bool {
         let p = self.renamed(g, p);
         let p = &p;
-        if contains_matrix(g) || contains_matrix(p) {
-            return self.matrices_equal(g, p);
-        }
         let vars = union_symbols(g, p);
         if vars.is_empty() && !has_apply(g) && !has_apply(p) {
             let limits = &self.policy.limits;

@@ -12,8 +12,8 @@
 
 use super::expr::{Constant, Expr, Func, Number, RelOp, SetOp};
 use nom::branch::alt;
-use nom::bytes::complete::{tag, take_while, take_while1};
-use nom::character::complete::{char, digit1, multispace0};
+use nom::bytes::complete::{take_while, take_while1};
+use nom::character::complete::{char, digit1};
 use nom::combinator::{opt, recognize};
 use nom::error::{Error, ErrorKind};
 use nom::sequence::{pair, preceded};
@@ -464,6 +464,9 @@ impl Parser {
                 break;
             } else if self.starts_factor(j, &acc) {
                 match self.factor(j) {
+                    // Words do not multiply: `2 apples ago` is prose, not a product.
+                    Ok((_, Expr::Text(_))) => break,
+                    Ok(_) if matches!(acc, Expr::Text(_)) => break,
                     Ok((r, f)) => {
                         acc = push_mul(acc, f);
                         i = r;
@@ -750,9 +753,8 @@ impl Parser {
             }));
         }
         if let Some(r) = r.strip_prefix(']') {
-            if let [lo, hi] = <[Expr; 2]>::try_from(items).map_err(|_| nom::Err::Error(Error::new(r, ErrorKind::Char)))? {
-                return Ok((r, Expr::Interval { lo: lo.boxed(), hi: hi.boxed(), lo_closed: false, hi_closed: true }));
-            }
+            let [lo, hi] = <[Expr; 2]>::try_from(items).map_err(|_| nom::Err::Error(Error::new(r, ErrorKind::Char)))?;
+            return Ok((r, Expr::Interval { lo: lo.boxed(), hi: hi.boxed(), lo_closed: false, hi_closed: true }));
         }
         fail(r)
     }
@@ -1088,7 +1090,12 @@ impl Parser {
             "imath" | "jmath" => Ok((r, Expr::Const(Constant::I))),
             "ell" => self.symbol_tail(r, "l".to_string()),
             g if GREEK.contains(&g) => self.symbol_tail(r, g.to_string()),
-            _ => fail(i),
+            // Layout, ellipses and environment ends are never values.
+            "end" | "right" | "left" | "hline" | "ldots" | "cdots" | "dots" | "vdots" | "ddots"
+            | "quad" | "qquad" | "rfloor" | "rceil" | "to" | "implies" | "Rightarrow" | "iff" | "pmod"
+            | "bmod" | "mod" | "tag" | "label" => fail(i),
+            // Unknown macros name a quantity (`\zzz`).
+            other => self.symbol_tail(r, other.to_string()),
         }
     }
 
