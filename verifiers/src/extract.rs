@@ -176,6 +176,20 @@ fn looks_like_bare_math(s: &str) -> bool {
         return false;
     }
     const MATH_WORDS: &[&str] = &["sin", "cos", "tan", "log", "ln", "exp", "sqrt", "pi", "and", "or", "inf"];
+    // Environment names and array column specs are not prose.
+    let mut cleaned = s.to_string();
+    for marker in ["\\begin{", "\\end{"] {
+        while let Some(p) = cleaned.find(marker) {
+            let close = cleaned[p..].find('}').map_or(cleaned.len(), |e| p + e + 1);
+            let spec_end = if cleaned[close..].starts_with('{') {
+                cleaned[close..].find('}').map_or(close, |e| close + e + 1)
+            } else {
+                close
+            };
+            cleaned.replace_range(p..spec_end, " ");
+        }
+    }
+    let s = cleaned.as_str();
     let mut words = 0;
     let mut run = String::new();
     let mut in_command = false;
@@ -311,7 +325,9 @@ fn box_groups(text: &str) -> Vec<(usize, String)> {
         let joins = groups.last().and_then(|g| g.last()).is_some_and(|prev| {
             let gap = &text[prev.end.min(b.start)..b.start];
             let gap_len = gap.chars().count();
-            let separated = gap.contains(',') || gap.contains(';') || gap.contains("and") || gap.contains("or");
+            let separated = gap.contains(',')
+                || gap.contains(';')
+                || gap.split(|c: char| !c.is_ascii_alphabetic()).any(|w| w == "and" || w == "or");
             gap_len <= 10 || (gap_len <= 70 && separated && prev.content.trim() != b.content.trim())
         });
         if joins {
