@@ -250,6 +250,19 @@ impl fmt::Display for RelOp {
     }
 }
 
+/// Parenthesised unless atomic.
+struct Wrapped<'a>(&'a Expr);
+
+impl fmt::Display for Wrapped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Expr::Num(n) if n.value.is_integer() && n.value >= num_rational::BigRational::from_integer(0.into()) => write!(f, "{}", self.0),
+            Expr::Sym(_) | Expr::Const(_) | Expr::Add(_) | Expr::Mul(_) | Expr::Call(..) | Expr::Apply(..) => write!(f, "{}", self.0),
+            other => write!(f, "({other})"),
+        }
+    }
+}
+
 fn join(f: &mut fmt::Formatter<'_>, items: &[Expr], sep: &str) -> fmt::Result {
     for (k, e) in items.iter().enumerate() {
         if k > 0 {
@@ -289,8 +302,8 @@ impl fmt::Display for Expr {
                 f.write_str(")")
             }
             Expr::Neg(a) => write!(f, "-{a}"),
-            Expr::Div(a, b) => write!(f, "({a})/({b})"),
-            Expr::Pow(a, b) => write!(f, "({a})^({b})"),
+            Expr::Div(a, b) => write!(f, "{}/{}", Wrapped(a), Wrapped(b)),
+            Expr::Pow(a, b) => write!(f, "{}^{}", Wrapped(a), Wrapped(b)),
             Expr::Call(func, args) => {
                 write!(f, "{}(", format!("{func:?}").to_lowercase())?;
                 join(f, args, ", ")?;
