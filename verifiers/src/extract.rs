@@ -115,15 +115,20 @@ pub fn candidates(text: &str, options: &ExtractOptions) -> Result<Vec<Candidate>
 }
 
 /// Candidates for a reference answer: usually bare (`\frac12`), sometimes a
-/// whole worked solution with a box or a Minerva "final answer" line.
-pub fn gold_candidates(text: &str, options: &ExtractOptions) -> Vec<Candidate> {
-    if let Some((_, last)) = box_groups(text).pop() {
-        return vec![Candidate { text: last, rule: Rule::Boxed }];
-    }
-    let mut out = vec![Candidate { text: strip_delimiters(text), rule: Rule::Whole }];
+/// whole worked solution with a box or a Minerva "final answer" line. Lazy:
+/// the fallbacks are only searched when the whole text does not parse.
+pub fn gold_candidates<'a>(text: &'a str, options: &ExtractOptions) -> impl Iterator<Item = Candidate> + 'a {
+    let boxed = if text.contains("box") { box_groups(text).pop() } else { None };
     let lenient_options = ExtractOptions { mode: Mode::Lenient, ..*options };
-    out.extend(lenient(text, &lenient_options));
-    out
+    let (first, rest_needed) = match boxed {
+        Some((_, last)) => (Candidate { text: last, rule: Rule::Boxed }, false),
+        None => (Candidate { text: strip_delimiters(text), rule: Rule::Whole }, true),
+    };
+    std::iter::once(first).chain(
+        std::iter::once(())
+            .filter(move |_| rest_needed)
+            .flat_map(move |_| lenient(text, &lenient_options)),
+    )
 }
 
 fn check_agreement(groups: &[(usize, String)]) -> Result<(), NoAnswer> {
@@ -419,7 +424,14 @@ fn last_span_group(text: &str, spans: &[(usize, usize, String)]) -> Option<(usiz
 /// The last plain number outside math spans, not glued to a preceding letter.
 fn last_number(text: &str, spans: &[(usize, usize, String)], decimal_comma: bool) -> Option<(usize, String)> {
     let b = text.as_bytes();
-    let in_span = |k: usize| spans.iter().any(|(s, e, _)| k >= *s && k < *e);
+    // Spans are sorted and disjoint: walk them alongside the scan (linear time).
+    let mut next_span = 0;
+    let mut in_span = |k: usize| {
+        while next_span < spans.len() && spans[next_span].1 <= k {
+            next_span += 1;
+        }
+        spans.get(next_span).is_some_and(|(s, e, _)| k >= *s && k < *e)
+    };
     let mut best = None;
     let mut k = 0;
     while k < b.len() {
@@ -527,8 +539,12 @@ fn anchor_segment(after: &str, options: &ExtractOptions) -> Vec<Candidate> {
 /// Up to the first sentence end (". " outside math spans) or the line end.
 fn cut_sentence<'a>(seg: &'a str, spans: &[(usize, usize, String)]) -> &'a str {
     let b = seg.as_bytes();
+    let mut next_span = 0;
     for k in 0..b.len() {
-        if spans.iter().any(|(s, e, _)| k >= *s && k < *e) {
+        while next_span < spans.len() && spans[next_span].1 <= k {
+            next_span += 1;
+        }
+        if spans.get(next_span).is_some_and(|(s, e, _)| k >= *s && k < *e) {
             continue;
         }
         if b[k] == b'\n' || (b[k] == b'.' && b.get(k + 1).is_none_or(|c| *c == b' ') && !(k > 0 && b[k - 1].is_ascii_digit() && b.get(k + 1).is_some_and(u8::is_ascii_digit))) {

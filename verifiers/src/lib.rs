@@ -51,7 +51,8 @@ pub struct Gold {
     /// `Err` keeps why the gold could not be parsed: such a gold still
     /// matches a completion whose answer is the identical text.
     expr: Result<Expr, Verdict>,
-    text: String,
+    /// Normalised text, for the identical-answer fast path.
+    key: String,
 }
 
 impl Gold {
@@ -59,22 +60,26 @@ impl Gold {
     pub fn parse(gold: &str, config: &Config) -> Gold {
         if gold.len() > MAX_INPUT_BYTES {
             let v = Verdict::new(Status::BudgetExceeded, "gold answer too long");
-            return Gold { expr: Err(v), text: String::new() };
+            return Gold::new(Err(v), String::new());
         }
-        let candidates = extract::gold_candidates(gold, &config.extract);
         let mut first_error: Option<ParseError> = None;
-        for c in &candidates {
+        let mut first_text: Option<String> = None;
+        for c in extract::gold_candidates(gold, &config.extract) {
             match parse_answer(&c.text, &config.parse_options()) {
-                Ok(expr) => return Gold { expr: Ok(expr), text: c.text.clone() },
+                Ok(expr) => return Gold::new(Ok(expr), c.text),
                 Err(e) => {
                     first_error.get_or_insert(e);
+                    first_text.get_or_insert(c.text);
                 }
             }
         }
         let status = if first_error.as_ref().is_some_and(ParseError::is_budget) { Status::BudgetExceeded } else { Status::GoldUnparseable };
         let why = first_error.map_or_else(|| "nothing to parse".to_string(), |e| e.to_string());
-        let text = candidates.into_iter().next().map(|c| c.text).unwrap_or_default();
-        Gold { expr: Err(Verdict::new(status, format!("gold answer: {why}"))), text }
+        Gold::new(Err(Verdict::new(status, format!("gold answer: {why}"))), first_text.unwrap_or_default())
+    }
+
+    fn new(expr: Result<Expr, Verdict>, text: String) -> Gold {
+        Gold { expr, key: text_key(&text) }
     }
 
     /// The parsed form, as reported in verdicts.
@@ -93,7 +98,7 @@ impl Gold {
         };
         let mut unparsed: Option<(Candidate, ParseError)> = None;
         for c in candidates {
-            if same_text(&self.text, &c.text) {
+            if !self.key.is_empty() && self.key == text_key(&c.text) {
                 let expr = self.expr.as_ref().ok();
                 return Verdict::new(Status::Correct, "identical to the gold answer").with_gold(self).with_pred(&c, expr);
             }
@@ -127,10 +132,8 @@ impl Gold {
     }
 }
 
-fn same_text(a: &str, b: &str) -> bool {
-    let key = |s: &str| math::normalize::normalize(s).chars().filter(|c| !c.is_whitespace()).collect::<String>();
-    let (ka, kb) = (key(a), key(b));
-    !ka.is_empty() && ka == kb
+fn text_key(s: &str) -> String {
+    math::normalize::normalize(s).chars().filter(|c| !c.is_whitespace()).collect()
 }
 
 /// Checks `completion` against `gold`.

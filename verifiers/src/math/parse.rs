@@ -1405,7 +1405,7 @@ mod tests {
         assert_eq!(p("x = 3"), "x = 3");
         assert_eq!(p("-2,1"), "-2, 1");
         assert_eq!(p("\\begin{pmatrix}1 & 2 \\\\ 3 & 4\\end{pmatrix}"), "[1, 2; 3, 4]");
-        assert_eq!(p("\\frac{1}{3} \\text{meters}"), "(1)/(3)");
+        assert_eq!(p("\\frac{1}{3} \\text{meters}"), "1/3");
     }
 
     #[test]
