@@ -53,6 +53,7 @@ pub struct Gold {
     expr: Result<Expr, Verdict>,
     /// Normalised text, for the identical-answer fast path.
     key: String,
+    canonical: Option<String>,
 }
 
 impl Gold {
@@ -79,12 +80,13 @@ impl Gold {
     }
 
     fn new(expr: Result<Expr, Verdict>, text: String) -> Gold {
-        Gold { expr, key: text_key(&text) }
+        let canonical = expr.as_ref().ok().map(Expr::to_string);
+        Gold { expr, key: text_key(&text), canonical }
     }
 
     /// The parsed form, as reported in verdicts.
-    pub fn canonical(&self) -> Option<String> {
-        self.expr.as_ref().ok().map(Expr::to_string)
+    pub fn canonical(&self) -> Option<&str> {
+        self.canonical.as_deref()
     }
 
     /// Checks one completion.

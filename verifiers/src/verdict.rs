@@ -59,7 +59,7 @@ impl Verdict {
     }
 
     pub(crate) fn with_gold(mut self, gold: &Gold) -> Self {
-        self.gold_canonical = gold.canonical();
+        self.gold_canonical = gold.canonical().map(str::to_string);
         self
     }
 

@@ -8,6 +8,7 @@ use super::eval::{self, EvalError, EvalLimits, Point, Value};
 use super::expr::{Constant, Expr, Func, RelOp, SetOp};
 use num_complex::Complex64;
 use num_rational::BigRational;
+use std::borrow::Cow;
 use std::cell::Cell;
 
 /// How lenient the comparison is. Defaults are chosen for RL rewards.
@@ -575,8 +576,8 @@ impl Comparer<'_> {
     // ---- scalars ---------------------------------------------------------
 
     fn scalar_equal(&self, g: &Expr, p: &Expr) -> bool {
-        let p = self.renamed(g, p);
-        let p = &p;
+        let renamed = self.renamed(g, p);
+        let p = renamed.as_ref();
         let vars = union_symbols(g, p);
         if vars.is_empty() && !has_apply(g) && !has_apply(p) {
             let limits = &self.policy.limits;
@@ -648,16 +649,16 @@ impl Comparer<'_> {
     }
 
     /// `f(x)` vs `f(y)` when variables need not match by name.
-    fn renamed(&self, g: &Expr, p: &Expr) -> Expr {
+    fn renamed<'e>(&self, g: &Expr, p: &'e Expr) -> Cow<'e, Expr> {
         if self.policy.strict_variables {
-            return p.clone();
+            return Cow::Borrowed(p);
         }
         let (gv, pv) = (g.free_symbols(), p.free_symbols());
         if gv == pv || gv.len() != pv.len() {
-            return p.clone();
+            return Cow::Borrowed(p);
         }
         let map: Vec<(String, String)> = pv.into_iter().zip(gv).collect();
-        rename(p, &map)
+        Cow::Owned(rename(p, &map))
     }
 
     /// Decimal written by the model or in the gold: equal if the other value

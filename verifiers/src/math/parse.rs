@@ -706,8 +706,15 @@ impl Parser {
                 }
             }
         }
-        let value = decimal_value(&digits, &frac, &repeating, exponent);
-        let significant = format!("{digits}{frac}").trim_start_matches('0').len() as u32;
+        let value = match digits.parse::<u64>() {
+            Ok(small) if frac.is_empty() && repeating.is_empty() && exponent == 0 => BigRational::from_integer(small.into()),
+            _ => decimal_value(&digits, &frac, &repeating, exponent),
+        };
+        let significant = if digits.trim_start_matches('0').is_empty() {
+            frac.trim_start_matches('0').len()
+        } else {
+            digits.trim_start_matches('0').len() + frac.len()
+        } as u32;
         let decimals = (!frac.is_empty() && repeating.is_empty() && exponent == 0).then_some(frac.len() as u32);
         let number = Expr::Num(Number { value, decimals, significant });
         // Base-n literal: `204_5`, `1011_{2}`.
