@@ -9,7 +9,10 @@ fn suite_pairs() -> Vec<(String, String)> {
         .lines()
         .filter_map(|l| {
             let v: serde_json::Value = serde_json::from_str(l).ok()?;
-            Some((v["gold"].as_str()?.to_string(), v["pred"].as_str()?.to_string()))
+            Some((
+                v["gold"].as_str()?.to_string(),
+                v["pred"].as_str()?.to_string(),
+            ))
         })
         .collect()
 }
@@ -40,20 +43,42 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     let long = long_completion(16_000);
     let strict = Config::default();
-    group.bench_function("boxed_16k_chars_strict", |b| b.iter(|| black_box(verify("3.5", &long, &strict))));
-    group.bench_function("boxed_16k_chars_lenient", |b| b.iter(|| black_box(verify("3.5", &long, &lenient))));
+    group.bench_function("boxed_16k_chars_strict", |b| {
+        b.iter(|| black_box(verify("3.5", &long, &strict)))
+    });
+    group.bench_function("boxed_16k_chars_lenient", |b| {
+        b.iter(|| black_box(verify("3.5", &long, &lenient)))
+    });
     let gold = Gold::parse("\\frac{7}{2}", &strict);
-    group.bench_function("boxed_16k_chars_gold_parsed_once", |b| b.iter(|| black_box(gold.check(&long, &strict))));
-    group.bench_function("short_boxed_fraction", |b| b.iter(|| black_box(verify("\\frac12", "so \\boxed{0.5}", &strict))));
+    group.bench_function("boxed_16k_chars_gold_parsed_once", |b| {
+        b.iter(|| black_box(gold.check(&long, &strict)))
+    });
+    group.bench_function("short_boxed_fraction", |b| {
+        b.iter(|| black_box(verify("\\frac12", "so \\boxed{0.5}", &strict)))
+    });
     let hostile = [
         ("power_tower", "9^{9^{9^{8}}}".to_string()),
-        ("nested_parens_200", format!("{}1{}", "(".repeat(200), ")".repeat(200))),
-        ("list_2000", (0..2000).map(|k| k.to_string()).collect::<Vec<_>>().join(",")),
-        ("issue65_tower", "\\boxed{\\dfrac{5^{(5^{(5^{(5^5)})} - 4)} - 5}{16}}".to_string()),
+        (
+            "nested_parens_200",
+            format!("{}1{}", "(".repeat(200), ")".repeat(200)),
+        ),
+        (
+            "list_2000",
+            (0..2000)
+                .map(|k| k.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+        (
+            "issue65_tower",
+            "\\boxed{\\dfrac{5^{(5^{(5^{(5^5)})} - 4)} - 5}{16}}".to_string(),
+        ),
         ("factorial_huge", "\\boxed{100000!}".to_string()),
     ];
     for (name, input) in &hostile {
-        group.bench_function(format!("hostile_{name}"), |b| b.iter(|| black_box(verify("9^{9^{9^9}}", input, &lenient))));
+        group.bench_function(format!("hostile_{name}"), |b| {
+            b.iter(|| black_box(verify("9^{9^{9^9}}", input, &lenient)))
+        });
     }
     group.finish();
 }

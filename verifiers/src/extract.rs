@@ -42,7 +42,12 @@ pub struct ExtractOptions {
 
 impl Default for ExtractOptions {
     fn default() -> Self {
-        ExtractOptions { mode: Mode::Strict, math_spans: true, numbers: true, decimal_comma: false }
+        ExtractOptions {
+            mode: Mode::Strict,
+            math_spans: true,
+            numbers: true,
+            decimal_comma: false,
+        }
     }
 }
 
@@ -77,9 +82,15 @@ pub fn candidates(text: &str, options: &ExtractOptions) -> Result<Vec<Candidate>
         let boxes = box_groups(inner);
         if let Some((_, last)) = boxes.last() {
             check_agreement(&boxes)?;
-            return Ok(vec![Candidate { text: last.clone(), rule: Rule::Boxed }]);
+            return Ok(vec![Candidate {
+                text: last.clone(),
+                rule: Rule::Boxed,
+            }]);
         }
-        let mut out = vec![Candidate { text: strip_delimiters(inner), rule: Rule::AnswerTag }];
+        let mut out = vec![Candidate {
+            text: strip_delimiters(inner),
+            rule: Rule::AnswerTag,
+        }];
         if options.mode == Mode::Lenient {
             out.extend(lenient(inner, options));
         }
@@ -87,7 +98,9 @@ pub fn candidates(text: &str, options: &ExtractOptions) -> Result<Vec<Candidate>
     }
     let region = match text.rfind("</think>") {
         Some(k) => &text[k + "</think>".len()..],
-        None if text.contains("<think>") && options.mode == Mode::Strict => return Err(NoAnswer::UnterminatedThink),
+        None if text.contains("<think>") && options.mode == Mode::Strict => {
+            return Err(NoAnswer::UnterminatedThink)
+        }
         None => text,
     };
     let boxes = box_groups(region);
@@ -102,7 +115,10 @@ pub fn candidates(text: &str, options: &ExtractOptions) -> Result<Vec<Candidate>
             }
         }
         check_agreement(&boxes)?;
-        return Ok(vec![Candidate { text: last.clone(), rule: Rule::Boxed }]);
+        return Ok(vec![Candidate {
+            text: last.clone(),
+            rule: Rule::Boxed,
+        }]);
     }
     if options.mode == Mode::Strict {
         return Err(NoAnswer::NoBoxed);
@@ -117,12 +133,34 @@ pub fn candidates(text: &str, options: &ExtractOptions) -> Result<Vec<Candidate>
 /// Candidates for a reference answer: usually bare (`\frac12`), sometimes a
 /// whole worked solution with a box or a Minerva "final answer" line. Lazy:
 /// the fallbacks are only searched when the whole text does not parse.
-pub fn gold_candidates<'a>(text: &'a str, options: &ExtractOptions) -> impl Iterator<Item = Candidate> + 'a {
-    let boxed = if text.contains("box") { box_groups(text).pop() } else { None };
-    let lenient_options = ExtractOptions { mode: Mode::Lenient, ..*options };
+pub fn gold_candidates<'a>(
+    text: &'a str,
+    options: &ExtractOptions,
+) -> impl Iterator<Item = Candidate> + 'a {
+    let boxed = if text.contains("box") {
+        box_groups(text).pop()
+    } else {
+        None
+    };
+    let lenient_options = ExtractOptions {
+        mode: Mode::Lenient,
+        ..*options
+    };
     let (first, rest_needed) = match boxed {
-        Some((_, last)) => (Candidate { text: last, rule: Rule::Boxed }, false),
-        None => (Candidate { text: strip_delimiters(text), rule: Rule::Whole }, true),
+        Some((_, last)) => (
+            Candidate {
+                text: last,
+                rule: Rule::Boxed,
+            },
+            false,
+        ),
+        None => (
+            Candidate {
+                text: strip_delimiters(text),
+                rule: Rule::Whole,
+            },
+            true,
+        ),
     };
     std::iter::once(first).chain(
         std::iter::once(())
@@ -133,7 +171,9 @@ pub fn gold_candidates<'a>(text: &'a str, options: &ExtractOptions) -> impl Iter
 
 fn check_agreement(groups: &[(usize, String)]) -> Result<(), NoAnswer> {
     let key = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
-    let Some((_, last)) = groups.last() else { return Ok(()) };
+    let Some((_, last)) = groups.last() else {
+        return Ok(());
+    };
     let mut distinct: Vec<String> = vec![last.clone()];
     for (_, g) in groups {
         if !distinct.iter().any(|d| key(d) == key(g)) {
@@ -153,22 +193,48 @@ fn lenient(region: &str, options: &ExtractOptions) -> Vec<Candidate> {
     }
     let trimmed = region.trim();
     if looks_like_bare_math(trimmed) {
-        out.push(Candidate { text: strip_delimiters(trimmed), rule: Rule::Whole });
+        out.push(Candidate {
+            text: strip_delimiters(trimmed),
+            rule: Rule::Whole,
+        });
     }
-    let spans = if options.math_spans { math_spans(region) } else { vec![] };
+    let spans = if options.math_spans {
+        math_spans(region)
+    } else {
+        vec![]
+    };
     let span = last_span_group(region, &spans);
-    let number = if options.numbers { last_number(region, &spans, options.decimal_comma) } else { None };
+    let number = if options.numbers {
+        last_number(region, &spans, options.decimal_comma)
+    } else {
+        None
+    };
     match (span, number) {
         (Some((s_end, s)), Some((n_end, n))) => {
-            let (s, n) = (Candidate { text: s, rule: Rule::MathSpan }, Candidate { text: n, rule: Rule::Number });
+            let (s, n) = (
+                Candidate {
+                    text: s,
+                    rule: Rule::MathSpan,
+                },
+                Candidate {
+                    text: n,
+                    rule: Rule::Number,
+                },
+            );
             if n_end > s_end {
                 out.extend([n, s]);
             } else {
                 out.extend([s, n]);
             }
         }
-        (Some((_, s)), None) => out.push(Candidate { text: s, rule: Rule::MathSpan }),
-        (None, Some((_, n))) => out.push(Candidate { text: n, rule: Rule::Number }),
+        (Some((_, s)), None) => out.push(Candidate {
+            text: s,
+            rule: Rule::MathSpan,
+        }),
+        (None, Some((_, n))) => out.push(Candidate {
+            text: n,
+            rule: Rule::Number,
+        }),
         (None, None) => {}
     }
     out
@@ -180,7 +246,9 @@ fn looks_like_bare_math(s: &str) -> bool {
     if s.is_empty() || s.len() > 400 || s.contains('\n') {
         return false;
     }
-    const MATH_WORDS: &[&str] = &["sin", "cos", "tan", "log", "ln", "exp", "sqrt", "pi", "and", "or", "inf"];
+    const MATH_WORDS: &[&str] = &[
+        "sin", "cos", "tan", "log", "ln", "exp", "sqrt", "pi", "and", "or", "inf",
+    ];
     // Environment names and array column specs are not prose.
     let mut cleaned = s.to_string();
     for marker in ["\\begin{", "\\end{"] {
@@ -273,21 +341,35 @@ fn find_boxes(text: &str) -> Vec<BoxSpan> {
             }
             match end {
                 Some(e) => {
-                    out.push(BoxSpan { start: cmd_start, end: e + 1, content: text[k + 1..e].to_string() });
+                    out.push(BoxSpan {
+                        start: cmd_start,
+                        end: e + 1,
+                        content: text[k + 1..e].to_string(),
+                    });
                     from = e + 1;
                 }
                 None => {
                     // Unclosed box at the end of a truncated completion: its rest.
-                    out.push(BoxSpan { start: cmd_start, end: text.len(), content: text[k + 1..].to_string() });
+                    out.push(BoxSpan {
+                        start: cmd_start,
+                        end: text.len(),
+                        content: text[k + 1..].to_string(),
+                    });
                     break;
                 }
             }
         } else if k > after {
             // `\boxed 5`
             let rest = &text[k..];
-            let len = rest.find(|c: char| c.is_whitespace() || c == '$').unwrap_or(rest.len());
+            let len = rest
+                .find(|c: char| c.is_whitespace() || c == '$')
+                .unwrap_or(rest.len());
             if len > 0 {
-                out.push(BoxSpan { start: cmd_start, end: k + len, content: rest[..len].to_string() });
+                out.push(BoxSpan {
+                    start: cmd_start,
+                    end: k + len,
+                    content: rest[..len].to_string(),
+                });
             }
             from = k + len.max(1);
         } else {
@@ -332,7 +414,9 @@ fn box_groups(text: &str) -> Vec<(usize, String)> {
             let gap_len = gap.chars().count();
             let separated = gap.contains(',')
                 || gap.contains(';')
-                || gap.split(|c: char| !c.is_ascii_alphabetic()).any(|w| w == "and" || w == "or");
+                || gap
+                    .split(|c: char| !c.is_ascii_alphabetic())
+                    .any(|w| w == "and" || w == "or");
             gap_len <= 10 || (gap_len <= 70 && separated && prev.content.trim() != b.content.trim())
         });
         if joins {
@@ -365,12 +449,15 @@ fn math_spans(text: &str) -> Vec<(usize, usize, String)> {
     let mut k = 0;
     while k < b.len() {
         let rest = &text[k..];
-        let found = if rest.starts_with("$$") {
-            rest[2..].find("$$").map(|e| (2, e + 2, 2))
-        } else if rest.starts_with("\\[") {
-            rest[2..].find("\\]").map(|e| (2, e + 2, 2))
-        } else if rest.starts_with("\\(") {
-            rest[2..].find("\\)").filter(|e| !rest[2..2 + e].contains('\n')).map(|e| (2, e + 2, 2))
+        let found = if let Some(inner) = rest.strip_prefix("$$") {
+            inner.find("$$").map(|e| (2, e + 2, 2))
+        } else if let Some(inner) = rest.strip_prefix("\\[") {
+            inner.find("\\]").map(|e| (2, e + 2, 2))
+        } else if let Some(inner) = rest.strip_prefix("\\(") {
+            inner
+                .find("\\)")
+                .filter(|e| !inner[..*e].contains('\n'))
+                .map(|e| (2, e + 2, 2))
         } else if b[k] == b'$' && (k == 0 || b[k - 1] != b'\\') {
             single_dollar_end(&rest[1..]).map(|e| (1, e + 1, 1))
         } else {
@@ -378,7 +465,11 @@ fn math_spans(text: &str) -> Vec<(usize, usize, String)> {
         };
         match found {
             Some((open, close_at, close_len)) => {
-                out.push((k, k + close_at + close_len, rest[open..close_at].to_string()));
+                out.push((
+                    k,
+                    k + close_at + close_len,
+                    rest[open..close_at].to_string(),
+                ));
                 k += close_at + close_len;
             }
             None => k += rest.chars().next().map_or(1, char::len_utf8),
@@ -422,7 +513,11 @@ fn last_span_group(text: &str, spans: &[(usize, usize, String)]) -> Option<(usiz
 }
 
 /// The last plain number outside math spans, not glued to a preceding letter.
-fn last_number(text: &str, spans: &[(usize, usize, String)], decimal_comma: bool) -> Option<(usize, String)> {
+fn last_number(
+    text: &str,
+    spans: &[(usize, usize, String)],
+    decimal_comma: bool,
+) -> Option<(usize, String)> {
     let b = text.as_bytes();
     // Spans are sorted and disjoint: walk them alongside the scan (linear time).
     let mut next_span = 0;
@@ -430,13 +525,19 @@ fn last_number(text: &str, spans: &[(usize, usize, String)], decimal_comma: bool
         while next_span < spans.len() && spans[next_span].1 <= k {
             next_span += 1;
         }
-        spans.get(next_span).is_some_and(|(s, e, _)| k >= *s && k < *e)
+        spans
+            .get(next_span)
+            .is_some_and(|(s, e, _)| k >= *s && k < *e)
     };
     let mut best = None;
     let mut k = 0;
     while k < b.len() {
-        let starts = b[k].is_ascii_digit() || (b[k] == b'.' && b.get(k + 1).is_some_and(u8::is_ascii_digit));
-        if !starts || in_span(k) || (k > 0 && (b[k - 1].is_ascii_alphanumeric() || b[k - 1] == b'_')) {
+        let starts =
+            b[k].is_ascii_digit() || (b[k] == b'.' && b.get(k + 1).is_some_and(u8::is_ascii_digit));
+        if !starts
+            || in_span(k)
+            || (k > 0 && (b[k - 1].is_ascii_alphanumeric() || b[k - 1] == b'_'))
+        {
             k += 1;
             continue;
         }
@@ -448,7 +549,8 @@ fn last_number(text: &str, spans: &[(usize, usize, String)], decimal_comma: bool
             }
             let sep = b.get(e).copied();
             let next_digit = b.get(e + 1).is_some_and(u8::is_ascii_digit);
-            let group3 = (1..=3).all(|d| b.get(e + d).is_some_and(u8::is_ascii_digit)) && !b.get(e + 4).is_some_and(u8::is_ascii_digit);
+            let group3 = (1..=3).all(|d| b.get(e + d).is_some_and(u8::is_ascii_digit))
+                && !b.get(e + 4).is_some_and(u8::is_ascii_digit);
             match sep {
                 Some(b',') if group3 => e += 1,
                 Some(b',') if decimal_comma && next_digit => e += 1,
@@ -470,7 +572,15 @@ fn last_number(text: &str, spans: &[(usize, usize, String)], decimal_comma: bool
 /// "final answer is …", "answer: …", "答案是 …": the answer after the last anchor.
 /// Returns the anchor's byte offset and the candidates after it.
 fn anchored(region: &str, options: &ExtractOptions) -> Option<(usize, Vec<Candidate>)> {
-    const ANCHORS: &[&str] = &["final answer is", "final answer:", "answer is", "answer:", "答案是", "答案为", "答案："];
+    const ANCHORS: &[&str] = &[
+        "final answer is",
+        "final answer:",
+        "answer is",
+        "answer:",
+        "答案是",
+        "答案为",
+        "答案：",
+    ];
     let lower = region.to_lowercase();
     if lower.len() != region.len() {
         return anchored_exact(region, options);
@@ -490,8 +600,20 @@ fn anchored(region: &str, options: &ExtractOptions) -> Option<(usize, Vec<Candid
 
 /// Case-folding changed byte offsets (non-ASCII text): match anchors exactly.
 fn anchored_exact(region: &str, options: &ExtractOptions) -> Option<(usize, Vec<Candidate>)> {
-    const ANCHORS: &[&str] = &["final answer is", "Final Answer:", "Final answer:", "answer is", "Answer:", "答案是", "答案为", "答案："];
-    let (at, end) = ANCHORS.iter().filter_map(|a| region.rfind(a).map(|p| (p, p + a.len()))).max_by_key(|(_, e)| *e)?;
+    const ANCHORS: &[&str] = &[
+        "final answer is",
+        "Final Answer:",
+        "Final answer:",
+        "answer is",
+        "Answer:",
+        "答案是",
+        "答案为",
+        "答案：",
+    ];
+    let (at, end) = ANCHORS
+        .iter()
+        .filter_map(|a| region.rfind(a).map(|p| (p, p + a.len())))
+        .max_by_key(|(_, e)| *e)?;
     Some((at, anchor_segment(&region[end..], options)))
 }
 
@@ -502,15 +624,28 @@ fn anchor_segment(after: &str, options: &ExtractOptions) -> Vec<Candidate> {
             seg = &seg[..p];
         }
     }
-    let seg = seg.trim().trim_start_matches(':').trim().trim_matches('*').trim();
+    let seg = seg
+        .trim()
+        .trim_start_matches(':')
+        .trim()
+        .trim_matches('*')
+        .trim();
     let spans = math_spans(seg);
     let mut out = Vec::new();
     // A segment that is just math (`$\frac{1}{2}$.`): that math.
     if let Some((first_start, _, _)) = spans.first() {
         if *first_start == 0 {
             if let Some((end, text)) = last_span_group(seg, &spans) {
-                if seg[end..].trim().trim_end_matches(['.', '"', '\'']).trim().is_empty() {
-                    out.push(Candidate { text, rule: Rule::FinalAnswer });
+                if seg[end..]
+                    .trim()
+                    .trim_end_matches(['.', '"', '\''])
+                    .trim()
+                    .is_empty()
+                {
+                    out.push(Candidate {
+                        text,
+                        rule: Rule::FinalAnswer,
+                    });
                     return out;
                 }
             }
@@ -524,14 +659,23 @@ fn anchor_segment(after: &str, options: &ExtractOptions) -> Vec<Candidate> {
     };
     let tail = tail.trim().trim_end_matches(['.', '"']).trim();
     if !tail.is_empty() {
-        out.push(Candidate { text: strip_delimiters(tail), rule: Rule::FinalAnswer });
+        out.push(Candidate {
+            text: strip_delimiters(tail),
+            rule: Rule::FinalAnswer,
+        });
     }
     let tail_spans = math_spans(tail);
     if let Some((_, s)) = last_span_group(tail, &tail_spans) {
-        out.push(Candidate { text: s, rule: Rule::FinalAnswer });
+        out.push(Candidate {
+            text: s,
+            rule: Rule::FinalAnswer,
+        });
     }
     if let Some((_, n)) = last_number(tail, &tail_spans, options.decimal_comma) {
-        out.push(Candidate { text: n, rule: Rule::FinalAnswer });
+        out.push(Candidate {
+            text: n,
+            rule: Rule::FinalAnswer,
+        });
     }
     out
 }
@@ -544,10 +688,19 @@ fn cut_sentence<'a>(seg: &'a str, spans: &[(usize, usize, String)]) -> &'a str {
         while next_span < spans.len() && spans[next_span].1 <= k {
             next_span += 1;
         }
-        if spans.get(next_span).is_some_and(|(s, e, _)| k >= *s && k < *e) {
+        if spans
+            .get(next_span)
+            .is_some_and(|(s, e, _)| k >= *s && k < *e)
+        {
             continue;
         }
-        if b[k] == b'\n' || (b[k] == b'.' && b.get(k + 1).is_none_or(|c| *c == b' ') && !(k > 0 && b[k - 1].is_ascii_digit() && b.get(k + 1).is_some_and(u8::is_ascii_digit))) {
+        if b[k] == b'\n'
+            || (b[k] == b'.'
+                && b.get(k + 1).is_none_or(|c| *c == b' ')
+                && !(k > 0
+                    && b[k - 1].is_ascii_digit()
+                    && b.get(k + 1).is_some_and(u8::is_ascii_digit)))
+        {
             return &seg[..k];
         }
     }
@@ -570,25 +723,64 @@ mod tests {
     use super::*;
 
     fn first(text: &str, mode: Mode) -> Result<String, NoAnswer> {
-        candidates(text, &ExtractOptions { mode, ..Default::default() }).map(|c| c[0].text.clone())
+        candidates(
+            text,
+            &ExtractOptions {
+                mode,
+                ..Default::default()
+            },
+        )
+        .map(|c| c[0].text.clone())
     }
 
     #[test]
     fn order_of_trust() {
-        assert_eq!(first("<think>\\boxed{1}</think> so \\boxed{2}", Mode::Strict).unwrap(), "2");
+        assert_eq!(
+            first("<think>\\boxed{1}</think> so \\boxed{2}", Mode::Strict).unwrap(),
+            "2"
+        );
         assert_eq!(first("<answer>7</answer>", Mode::Strict).unwrap(), "7");
-        assert_eq!(first("x \\boxed{\\frac{1}{2}} y", Mode::Strict).unwrap(), "\\frac{1}{2}");
+        assert_eq!(
+            first("x \\boxed{\\frac{1}{2}} y", Mode::Strict).unwrap(),
+            "\\frac{1}{2}"
+        );
         assert_eq!(first("so \\boxed 5", Mode::Strict).unwrap(), "5");
-        assert_eq!(first("The final answer is $3$. I hope it is correct.", Mode::Lenient).unwrap(), "3");
-        let found = candidates("AZYUK2A", &ExtractOptions { mode: Mode::Lenient, ..Default::default() }).unwrap();
-        assert!(found.iter().all(|c| c.rule != Rule::Number), "no number is pulled out of a word");
+        assert_eq!(
+            first(
+                "The final answer is $3$. I hope it is correct.",
+                Mode::Lenient
+            )
+            .unwrap(),
+            "3"
+        );
+        let found = candidates(
+            "AZYUK2A",
+            &ExtractOptions {
+                mode: Mode::Lenient,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert!(
+            found.iter().all(|c| c.rule != Rule::Number),
+            "no number is pulled out of a word"
+        );
     }
 
     #[test]
     fn hedging_is_not_an_answer() {
         let hedge = "\\boxed{5} is what I first thought, but after checking the second case again the value is \\boxed{6}";
-        assert!(matches!(first(hedge, Mode::Strict), Err(NoAnswer::ConflictingBoxes(_))));
-        assert_eq!(first("\\boxed{1} and \\boxed{2}", Mode::Strict).unwrap(), "1, 2");
-        assert_eq!(first("<think>unfinished", Mode::Strict), Err(NoAnswer::UnterminatedThink));
+        assert!(matches!(
+            first(hedge, Mode::Strict),
+            Err(NoAnswer::ConflictingBoxes(_))
+        ));
+        assert_eq!(
+            first("\\boxed{1} and \\boxed{2}", Mode::Strict).unwrap(),
+            "1, 2"
+        );
+        assert_eq!(
+            first("<think>unfinished", Mode::Strict),
+            Err(NoAnswer::UnterminatedThink)
+        );
     }
 }

@@ -15,7 +15,7 @@ pub mod math;
 mod verdict;
 
 pub use extract::{Mode, Rule};
-pub use math::{Policy, ParseLimits};
+pub use math::{ParseLimits, Policy};
 pub use verdict::{Status, Verdict};
 
 use extract::{Candidate, ExtractOptions};
@@ -41,7 +41,10 @@ impl Config {
     }
 
     fn parse_options(&self) -> ParseOptions {
-        ParseOptions { decimal_comma: self.extract.decimal_comma, limits: self.limits }
+        ParseOptions {
+            decimal_comma: self.extract.decimal_comma,
+            limits: self.limits,
+        }
     }
 }
 
@@ -74,14 +77,25 @@ impl Gold {
                 }
             }
         }
-        let status = if first_error.as_ref().is_some_and(ParseError::is_budget) { Status::BudgetExceeded } else { Status::GoldUnparseable };
+        let status = if first_error.as_ref().is_some_and(ParseError::is_budget) {
+            Status::BudgetExceeded
+        } else {
+            Status::GoldUnparseable
+        };
         let why = first_error.map_or_else(|| "nothing to parse".to_string(), |e| e.to_string());
-        Gold::new(Err(Verdict::new(status, format!("gold answer: {why}"))), first_text.unwrap_or_default())
+        Gold::new(
+            Err(Verdict::new(status, format!("gold answer: {why}"))),
+            first_text.unwrap_or_default(),
+        )
     }
 
     fn new(expr: Result<Expr, Verdict>, text: String) -> Gold {
         let canonical = expr.as_ref().ok().map(Expr::to_string);
-        Gold { expr, key: text_key(&text), canonical }
+        Gold {
+            expr,
+            key: text_key(&text),
+            canonical,
+        }
     }
 
     /// The parsed form, as reported in verdicts.
@@ -102,7 +116,9 @@ impl Gold {
         for c in candidates {
             if !self.key.is_empty() && self.key == text_key(&c.text) {
                 let expr = self.expr.as_ref().ok();
-                return Verdict::new(Status::Correct, "identical to the gold answer").with_gold(self).with_pred(&c, expr);
+                return Verdict::new(Status::Correct, "identical to the gold answer")
+                    .with_gold(self)
+                    .with_pred(&c, expr);
             }
             let gold = match &self.expr {
                 Ok(g) => g,
@@ -119,15 +135,26 @@ impl Gold {
             };
             let verdict = match compare(gold, &expr, &config.policy) {
                 Outcome::Equal => Verdict::new(Status::Correct, "equivalent to the gold answer"),
-                Outcome::NotEqual => Verdict::new(Status::Incorrect, "not equivalent to the gold answer"),
-                Outcome::Budget => Verdict::new(Status::BudgetExceeded, "a value exceeds the evaluation budget"),
+                Outcome::NotEqual => {
+                    Verdict::new(Status::Incorrect, "not equivalent to the gold answer")
+                }
+                Outcome::Budget => Verdict::new(
+                    Status::BudgetExceeded,
+                    "a value exceeds the evaluation budget",
+                ),
             };
             return verdict.with_gold(self).with_pred(&c, Some(&expr));
         }
         match unparsed {
             Some((c, e)) => {
-                let status = if e.is_budget() { Status::BudgetExceeded } else { Status::PredUnparseable };
-                Verdict::new(status, format!("answer {:?}: {e}", c.text)).with_gold(self).with_pred(&c, None)
+                let status = if e.is_budget() {
+                    Status::BudgetExceeded
+                } else {
+                    Status::PredUnparseable
+                };
+                Verdict::new(status, format!("answer {:?}: {e}", c.text))
+                    .with_gold(self)
+                    .with_pred(&c, None)
             }
             None => Verdict::new(Status::NoAnswer, "no answer found").with_gold(self),
         }
@@ -135,7 +162,10 @@ impl Gold {
 }
 
 fn text_key(s: &str) -> String {
-    math::normalize::normalize(s).chars().filter(|c| !c.is_whitespace()).collect()
+    math::normalize::normalize(s)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect()
 }
 
 /// Checks `completion` against `gold`.
@@ -144,7 +174,10 @@ pub fn verify(gold: &str, completion: &str, config: &Config) -> Verdict {
 }
 
 /// Extracts the answer a completion commits to (first candidate), if any.
-pub fn extract_answer(completion: &str, config: &Config) -> Result<(String, Rule), extract::NoAnswer> {
+pub fn extract_answer(
+    completion: &str,
+    config: &Config,
+) -> Result<(String, Rule), extract::NoAnswer> {
     extract::candidates(completion, &config.extract).map(|mut c| {
         let first = c.remove(0);
         (first.text, first.rule)

@@ -42,7 +42,10 @@ const CORRECT: &[(&str, &str)] = &[
     // Sets, tuples, intervals, inequalities.
     ("\\{1,2,3\\}", "\\{1,2,3,3\\}"),
     ("\\pm 2021", "\\{-2021, 2021\\}"),
-    ("1\\leq|z|\\leq \\frac{3}{2}", "z \\in \\left[-\\frac{3}{2}, -1\\right] \\cup \\left[1, \\frac{3}{2}\\right]"),
+    (
+        "1\\leq|z|\\leq \\frac{3}{2}",
+        "z \\in \\left[-\\frac{3}{2}, -1\\right] \\cup \\left[1, \\frac{3}{2}\\right]",
+    ),
     ("0<f(x)<1", "(0,1)"),
     ("x<3", "(-\\infty, 3)"),
     ("[-2, 7]", "x \\in [-2,7]"),
@@ -55,7 +58,10 @@ const CORRECT: &[(&str, &str)] = &[
     ("x = 3", "3"),
     ("3", "x = 3"),
     // Matrices.
-    ("\\begin{pmatrix}1 & 2 \\\\ 3 & 4\\end{pmatrix}", "\\left[\\begin{array}{cc}1 & 2 \\\\3 & 4\\end{array}\\right]"),
+    (
+        "\\begin{pmatrix}1 & 2 \\\\ 3 & 4\\end{pmatrix}",
+        "\\left[\\begin{array}{cc}1 & 2 \\\\3 & 4\\end{array}\\right]",
+    ),
     // Symbols and text.
     ("\\text{E}", "E"),
     ("\\text{e}", "e"),
@@ -125,22 +131,40 @@ const INCORRECT: &[(&str, &str)] = &[
 
 #[test]
 fn peer_false_negatives_are_correct_here() {
-    let wrong: Vec<_> = CORRECT.iter().filter(|(g, p)| lenient(g, p) != Status::Correct).map(|(g, p)| format!("{g} vs {p}: {:?}", verify(g, p, &Config::lenient()))).collect();
+    let wrong: Vec<_> = CORRECT
+        .iter()
+        .filter(|(g, p)| lenient(g, p) != Status::Correct)
+        .map(|(g, p)| format!("{g} vs {p}: {:?}", verify(g, p, &Config::lenient())))
+        .collect();
     assert!(wrong.is_empty(), "should be correct:\n{}", wrong.join("\n"));
 }
 
 #[test]
 fn peer_false_positives_are_rejected_here() {
-    let wrong: Vec<_> = INCORRECT.iter().filter(|(g, p)| lenient(g, p) == Status::Correct).map(|(g, p)| format!("{g} vs {p}")).collect();
-    assert!(wrong.is_empty(), "should not be correct:\n{}", wrong.join("\n"));
+    let wrong: Vec<_> = INCORRECT
+        .iter()
+        .filter(|(g, p)| lenient(g, p) == Status::Correct)
+        .map(|(g, p)| format!("{g} vs {p}"))
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "should not be correct:\n{}",
+        wrong.join("\n")
+    );
 }
 
 #[test]
 fn reward_mode_needs_a_committed_answer() {
     assert_eq!(strict("7", "<answer>7</answer>"), Status::Correct);
-    assert_eq!(strict("7", "<think>so 7</think><answer>7</answer>"), Status::Correct);
+    assert_eq!(
+        strict("7", "<think>so 7</think><answer>7</answer>"),
+        Status::Correct
+    );
     assert_eq!(strict("7", "the answer is 7"), Status::NoAnswer);
-    assert_eq!(strict("7", "<think>still thinking \\boxed{7}"), Status::NoAnswer);
+    assert_eq!(
+        strict("7", "<think>still thinking \\boxed{7}"),
+        Status::NoAnswer
+    );
     let hedge = "First \\boxed{5}. Then, after re-checking all of the cases more carefully and redoing the last step, it is \\boxed{7}";
     assert_eq!(strict("7", hedge), Status::NoAnswer);
     assert_eq!(strict("7", "\\boxed{5} or \\boxed{7}"), Status::Incorrect);
@@ -150,12 +174,22 @@ fn reward_mode_needs_a_committed_answer() {
 #[test]
 fn hostile_inputs_get_a_verdict() {
     let tower = "9^{9^{9^9}}";
-    assert_eq!(lenient(tower, tower), Status::Correct, "identical text needs no evaluation");
+    assert_eq!(
+        lenient(tower, tower),
+        Status::Correct,
+        "identical text needs no evaluation"
+    );
     assert_eq!(lenient(tower, "9^{9^{9^{8}}}"), Status::BudgetExceeded);
-    assert_ne!(lenient("2", &format!("{}1{}", "(".repeat(200), ")".repeat(200))), Status::Correct);
+    assert_ne!(
+        lenient("2", &format!("{}1{}", "(".repeat(200), ")".repeat(200))),
+        Status::Correct
+    );
     let nested = "\\boxed{\\dfrac{5^{(5^{(5^{(5^5)})} - 4)} - 5}{16}}";
     assert_ne!(lenient("1", nested), Status::Correct);
-    let long_list = (0..2000).map(|k| k.to_string()).collect::<Vec<_>>().join(",");
+    let long_list = (0..2000)
+        .map(|k| k.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
     assert_ne!(lenient("1", &long_list), Status::Correct);
     assert_eq!(lenient("1", &"9".repeat(100_000)), Status::BudgetExceeded);
 }

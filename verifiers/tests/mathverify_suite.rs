@@ -35,7 +35,11 @@ fn config_for(case: &Value) -> Config {
 fn documented_disagreements() -> Vec<String> {
     let text = include_str!("../../fixtures/mathverify/DISAGREEMENTS.md");
     text.lines()
-        .filter_map(|l| l.strip_prefix("- `").and_then(|r| r.split('`').next()).map(str::to_string))
+        .filter_map(|l| {
+            l.strip_prefix("- `")
+                .and_then(|r| r.split('`').next())
+                .map(str::to_string)
+        })
         .collect()
 }
 
@@ -47,8 +51,13 @@ fn agrees_with_math_verify_suite() {
     let mut undocumented = Vec::new();
     for line in data.lines() {
         let case: Value = serde_json::from_str(line).expect("fixture line is JSON");
-        let Some(expected) = case["expected"].as_bool() else { continue };
-        let (gold, pred) = (case["gold"].as_str().unwrap_or(""), case["pred"].as_str().unwrap_or(""));
+        let Some(expected) = case["expected"].as_bool() else {
+            continue;
+        };
+        let (gold, pred) = (
+            case["gold"].as_str().unwrap_or(""),
+            case["pred"].as_str().unwrap_or(""),
+        );
         let verdict = verify(gold, pred, &config_for(&case));
         total += 1;
         if verdict.correct == expected {
@@ -64,8 +73,15 @@ fn agrees_with_math_verify_suite() {
         }
     }
     let rate = agree as f64 / total as f64;
-    println!("Math-Verify suite: {agree}/{total} agree ({:.2}%)", 100.0 * rate);
-    assert!(undocumented.is_empty(), "undocumented disagreements:\n{}", undocumented.join("\n"));
+    println!(
+        "Math-Verify suite: {agree}/{total} agree ({:.2}%)",
+        100.0 * rate
+    );
+    assert!(
+        undocumented.is_empty(),
+        "undocumented disagreements:\n{}",
+        undocumented.join("\n")
+    );
     assert!(total >= 274, "suite has {total} cases");
     assert!(rate >= 0.99, "agreement {rate:.4} below 99%");
 }

@@ -12,7 +12,11 @@ use verifiers::{Config, Gold, Mode, Verdict};
 
 /// Check whether a model's final answer matches the gold answer.
 #[derive(Parser, Debug)]
-#[command(name = "r1-check", version, after_help = "Examples:\n  r1-check --gold '\\frac12' --pred 'so \\boxed{0.5}'\n  r1-check --jsonl pairs.jsonl > verdicts.jsonl")]
+#[command(
+    name = "r1-check",
+    version,
+    after_help = "Examples:\n  r1-check --gold '\\frac12' --pred 'so \\boxed{0.5}'\n  r1-check --jsonl pairs.jsonl > verdicts.jsonl"
+)]
 struct Args {
     /// Gold (reference) answer.
     #[arg(long, requires = "pred", conflicts_with = "jsonl")]
@@ -66,7 +70,11 @@ fn main() {
 
 fn run(args: &Args) -> Result<i32> {
     let mut config = Config::default();
-    config.extract.mode = if args.strict { Mode::Strict } else { Mode::Lenient };
+    config.extract.mode = if args.strict {
+        Mode::Strict
+    } else {
+        Mode::Lenient
+    };
     config.extract.decimal_comma = args.decimal_comma;
     if let Some(path) = &args.jsonl {
         return run_jsonl(path, &config, args);
@@ -89,7 +97,13 @@ fn print_human(v: &Verdict) {
         println!("  extracted: {e}");
     }
     if let Some(r) = v.rule {
-        println!("  rule:      {}", serde_json::to_value(r).ok().and_then(|x| x.as_str().map(str::to_string)).unwrap_or_default());
+        println!(
+            "  rule:      {}",
+            serde_json::to_value(r)
+                .ok()
+                .and_then(|x| x.as_str().map(str::to_string))
+                .unwrap_or_default()
+        );
     }
     if let Some(g) = &v.gold_canonical {
         println!("  gold:      {g}");
@@ -106,9 +120,15 @@ fn check_line(line: &str, config: &Config, timings: bool) -> (String, Option<boo
         Ok(pair) => {
             let v = Gold::parse(&pair.gold, config).check(&pair.pred, config);
             let correct = v.correct;
-            (serde_json::to_value(&v).unwrap_or_else(|e| json!({"error": e.to_string()})), Some(correct))
+            (
+                serde_json::to_value(&v).unwrap_or_else(|e| json!({"error": e.to_string()})),
+                Some(correct),
+            )
         }
-        Err(e) => (json!({"correct": false, "error": format!("malformed line: {e}"), "reason": "malformed input line", "extracted": null}), None),
+        Err(e) => (
+            json!({"correct": false, "error": format!("malformed line: {e}"), "reason": "malformed input line", "extracted": null}),
+            None,
+        ),
     };
     if timings {
         value["micros"] = json!(start.elapsed().as_secs_f64() * 1e6);
@@ -120,9 +140,14 @@ fn run_jsonl(path: &str, config: &Config, args: &Args) -> Result<i32> {
     let reader: Box<dyn BufRead> = if path == "-" {
         Box::new(std::io::stdin().lock())
     } else {
-        Box::new(std::io::BufReader::new(std::fs::File::open(path).with_context(|| format!("cannot open {path}"))?))
+        Box::new(std::io::BufReader::new(
+            std::fs::File::open(path).with_context(|| format!("cannot open {path}"))?,
+        ))
     };
-    let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
     let mut out = BufWriter::new(std::io::stdout().lock());
     let (mut correct, mut incorrect, mut malformed) = (0usize, 0usize, 0usize);
     let started = Instant::now();
@@ -148,9 +173,19 @@ fn run_jsonl(path: &str, config: &Config, args: &Args) -> Result<i32> {
         let results: Vec<(String, Option<bool>)> = std::thread::scope(|s| {
             let handles: Vec<_> = batch
                 .chunks(chunk)
-                .map(|lines| s.spawn(move || lines.iter().map(|l| check_line(l, config, args.timings)).collect::<Vec<_>>()))
+                .map(|lines| {
+                    s.spawn(move || {
+                        lines
+                            .iter()
+                            .map(|l| check_line(l, config, args.timings))
+                            .collect::<Vec<_>>()
+                    })
+                })
                 .collect();
-            handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect()
         });
         for (text, outcome) in results {
             writeln!(out, "{text}")?;

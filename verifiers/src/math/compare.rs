@@ -54,7 +54,10 @@ pub enum Outcome {
 }
 
 pub fn compare(gold: &Expr, pred: &Expr, policy: &Policy) -> Outcome {
-    let cmp = Comparer { policy, budget_hit: Cell::new(false) };
+    let cmp = Comparer {
+        policy,
+        budget_hit: Cell::new(false),
+    };
     let (g, p) = (canonical(gold, true), canonical(pred, false));
     if cmp.equal(&g, &p) {
         Outcome::Equal
@@ -98,13 +101,20 @@ pub fn canonical(e: &Expr, gold: bool) -> Expr {
         }
         Expr::Tuple(items) => Expr::Tuple(items.iter().map(|x| canonical(x, gold)).collect()),
         Expr::Ratio(items) => Expr::Ratio(items.iter().map(|x| canonical(x, gold)).collect()),
-        Expr::Interval { lo, hi, lo_closed, hi_closed } => Expr::Interval {
+        Expr::Interval {
+            lo,
+            hi,
+            lo_closed,
+            hi_closed,
+        } => Expr::Interval {
             lo: canonical(lo, gold).boxed(),
             hi: canonical(hi, gold).boxed(),
             lo_closed: *lo_closed,
             hi_closed: *hi_closed,
         },
-        Expr::SetOp(op, a, b) => Expr::SetOp(*op, canonical(a, gold).boxed(), canonical(b, gold).boxed()),
+        Expr::SetOp(op, a, b) => {
+            Expr::SetOp(*op, canonical(a, gold).boxed(), canonical(b, gold).boxed())
+        }
         other => other.clone(),
     }
 }
@@ -124,7 +134,11 @@ fn canonical_relation(terms: &[Expr], ops: &[RelOp], gold: bool) -> Expr {
     if ops.len() >= 2 && ops.iter().all(|o| *o == RelOp::Eq) {
         // A derivation chain: the named quantity equals the final value.
         let last = terms.pop().unwrap_or(Expr::int(0));
-        let lhs = terms.iter().find(|t| is_name(t)).cloned().unwrap_or_else(|| terms[0].clone());
+        let lhs = terms
+            .iter()
+            .find(|t| is_name(t))
+            .cloned()
+            .unwrap_or_else(|| terms[0].clone());
         return Expr::Relation(vec![lhs, last], vec![RelOp::Eq]);
     }
     Expr::Relation(terms, ops)
@@ -133,7 +147,9 @@ fn canonical_relation(terms: &[Expr], ops: &[RelOp], gold: bool) -> Expr {
 /// `x = 1, x = 2` → values `1, 2`; `a = 4, -8, -10` → `4, -8, -10`.
 fn single_variable_values(items: Vec<Expr>, gold: bool) -> Expr {
     let lhs_of = |e: &Expr| match e {
-        Expr::Relation(t, o) if o == &[RelOp::Eq] && is_simple_lhs(&t[0], gold) => Some(t[0].to_string()),
+        Expr::Relation(t, o) if o == &[RelOp::Eq] && is_simple_lhs(&t[0], gold) => {
+            Some(t[0].to_string())
+        }
         _ => None,
     };
     let lhss: Vec<Option<String>> = items.iter().map(lhs_of).collect();
@@ -245,7 +261,10 @@ impl Comparer<'_> {
         }
         match (g, p) {
             (Expr::Relation(..), Expr::Relation(..)) => self.relations_equal(g, p),
-            (Expr::Relation(..), s) if is_inequality(g) && (is_set_like(s) || matches!(s, Expr::Tuple(v) if v.len() == 2)) => {
+            (Expr::Relation(..), s)
+                if is_inequality(g)
+                    && (is_set_like(s) || matches!(s, Expr::Tuple(v) if v.len() == 2)) =>
+            {
                 self.relation_matches_set(g, &as_interval(s))
             }
             (s, Expr::Relation(..)) if is_inequality(p) && is_set_like(s) => {
@@ -258,17 +277,33 @@ impl Comparer<'_> {
             (Expr::Degrees(a), q) => self.equal(a, q),
             (q, Expr::Degrees(b)) => self.equal(q, b),
             (Expr::Text(a), Expr::Text(b)) => text_key(a) == text_key(b),
-            (Expr::Text(a), q) | (q, Expr::Text(a)) => letters(q).is_some_and(|l| text_key(&l) == text_key(a)),
-            (Expr::Tuple(a), Expr::Tuple(b)) | (Expr::Ratio(a), Expr::Ratio(b)) => self.all_equal(a, b),
-            (Expr::List(a), Expr::Tuple(b)) | (Expr::Tuple(b), Expr::List(a)) if is_assignment_list(a) => {
-                let values: Vec<Expr> = a.iter().map(|e| as_eq(e).map(|(_, r)| r.clone()).unwrap_or_else(|| e.clone())).collect();
+            (Expr::Text(a), q) | (q, Expr::Text(a)) => {
+                letters(q).is_some_and(|l| text_key(&l) == text_key(a))
+            }
+            (Expr::Tuple(a), Expr::Tuple(b)) | (Expr::Ratio(a), Expr::Ratio(b)) => {
+                self.all_equal(a, b)
+            }
+            (Expr::List(a), Expr::Tuple(b)) | (Expr::Tuple(b), Expr::List(a))
+                if is_assignment_list(a) =>
+            {
+                let values: Vec<Expr> = a
+                    .iter()
+                    .map(|e| {
+                        as_eq(e)
+                            .map(|(_, r)| r.clone())
+                            .unwrap_or_else(|| e.clone())
+                    })
+                    .collect();
                 self.all_equal(&values, b)
             }
-            (Expr::List(a) | Expr::Set(a), Expr::List(b) | Expr::Set(b)) => self.collections_equal(a, b),
-            (Expr::Tuple(t), Expr::List(s) | Expr::Set(s)) | (Expr::List(s) | Expr::Set(s), Expr::Tuple(t)) => {
-                self.tuple_matches_sorted_set(t, s)
+            (Expr::List(a) | Expr::Set(a), Expr::List(b) | Expr::Set(b)) => {
+                self.collections_equal(a, b)
             }
-            (Expr::Interval { .. }, Expr::Tuple(v)) | (Expr::Tuple(v), Expr::Interval { .. }) if v.len() == 2 => {
+            (Expr::Tuple(t), Expr::List(s) | Expr::Set(s))
+            | (Expr::List(s) | Expr::Set(s), Expr::Tuple(t)) => self.tuple_matches_sorted_set(t, s),
+            (Expr::Interval { .. }, Expr::Tuple(v)) | (Expr::Tuple(v), Expr::Interval { .. })
+                if v.len() == 2 =>
+            {
                 let (a, b) = (as_interval(g), as_interval(p));
                 self.intervals_equal(&a, &b)
             }
@@ -282,7 +317,9 @@ impl Comparer<'_> {
             }
             (Expr::Matrix(a), Expr::Matrix(b)) => {
                 a.len() == b.len()
-                    && a.iter().zip(b).all(|(r, s)| r.len() == s.len() && r.iter().zip(s).all(|(x, y)| self.equal(x, y)))
+                    && a.iter().zip(b).all(|(r, s)| {
+                        r.len() == s.len() && r.iter().zip(s).all(|(x, y)| self.equal(x, y))
+                    })
             }
             _ if contains_matrix(g) || contains_matrix(p) => self.matrices_equal(g, p),
             _ if g.is_structured() || p.is_structured() => false,
@@ -298,18 +335,33 @@ impl Comparer<'_> {
     fn collections_equal(&self, a: &[Expr], b: &[Expr]) -> bool {
         if is_assignment_list(a) && is_assignment_list(b) {
             let names = |v: &[Expr]| {
-                let mut n: Vec<String> = v.iter().filter_map(|e| as_eq(e).map(|(l, _)| l.to_string())).collect();
+                let mut n: Vec<String> = v
+                    .iter()
+                    .filter_map(|e| as_eq(e).map(|(l, _)| l.to_string()))
+                    .collect();
                 n.sort();
                 n
             };
             if names(a) == names(b) {
                 return a.len() == b.len()
-                    && a.iter().all(|x| b.iter().any(|y| as_eq(x).map(|(l, _)| l.to_string()) == as_eq(y).map(|(l, _)| l.to_string()) && self.relation_values_equal(x, y)));
+                    && a.iter().all(|x| {
+                        b.iter().any(|y| {
+                            as_eq(x).map(|(l, _)| l.to_string())
+                                == as_eq(y).map(|(l, _)| l.to_string())
+                                && self.relation_values_equal(x, y)
+                        })
+                    });
             }
         }
         let values = |v: &[Expr]| -> Vec<Expr> {
             if is_assignment_list(v) {
-                v.iter().map(|e| as_eq(e).map(|(_, r)| r.clone()).unwrap_or_else(|| e.clone())).collect()
+                v.iter()
+                    .map(|e| {
+                        as_eq(e)
+                            .map(|(_, r)| r.clone())
+                            .unwrap_or_else(|| e.clone())
+                    })
+                    .collect()
             } else {
                 v.to_vec()
             }
@@ -369,16 +421,37 @@ impl Comparer<'_> {
         if !e.free_symbols().is_empty() || e.is_structured() {
             return None;
         }
-        let point = Point { vars: Default::default(), seed: 0 };
-        eval::numeric(e, &point, &self.policy.limits).ok().filter(|c| c.im.abs() < 1e-12).map(|c| c.re)
+        let point = Point {
+            vars: Default::default(),
+            seed: 0,
+        };
+        eval::numeric(e, &point, &self.policy.limits)
+            .ok()
+            .filter(|c| c.im.abs() < 1e-12)
+            .map(|c| c.re)
     }
 
     fn intervals_equal(&self, a: &Expr, b: &Expr) -> bool {
         match (a, b) {
             (
-                Expr::Interval { lo, hi, lo_closed, hi_closed },
-                Expr::Interval { lo: lo2, hi: hi2, lo_closed: lc2, hi_closed: hc2 },
-            ) => lo_closed == lc2 && hi_closed == hc2 && self.endpoint_equal(lo, lo2) && self.endpoint_equal(hi, hi2),
+                Expr::Interval {
+                    lo,
+                    hi,
+                    lo_closed,
+                    hi_closed,
+                },
+                Expr::Interval {
+                    lo: lo2,
+                    hi: hi2,
+                    lo_closed: lc2,
+                    hi_closed: hc2,
+                },
+            ) => {
+                lo_closed == lc2
+                    && hi_closed == hc2
+                    && self.endpoint_equal(lo, lo2)
+                    && self.endpoint_equal(hi, hi2)
+            }
             _ => false,
         }
     }
@@ -404,10 +477,14 @@ impl Comparer<'_> {
     // ---- relations -------------------------------------------------------
 
     fn relations_equal(&self, g: &Expr, p: &Expr) -> bool {
-        let (Expr::Relation(gt, go), Expr::Relation(pt, po)) = (g, p) else { return false };
+        let (Expr::Relation(gt, go), Expr::Relation(pt, po)) = (g, p) else {
+            return false;
+        };
         // Membership against an inequality: `x \in [-2, 7]` vs `-2 \le x \le 7`.
         match (go.as_slice(), po.as_slice()) {
-            ([RelOp::In], [RelOp::In]) => return self.equal(&gt[0], &pt[0]) && self.equal(&gt[1], &pt[1]),
+            ([RelOp::In], [RelOp::In]) => {
+                return self.equal(&gt[0], &pt[0]) && self.equal(&gt[1], &pt[1])
+            }
             ([RelOp::In], _) if is_inequality(p) => {
                 return self.policy.allow_set_relation && self.relation_matches_set(p, &gt[1]);
             }
@@ -423,12 +500,22 @@ impl Comparer<'_> {
                 if is_name(&gt[0]) && gt[0] == pt[0] {
                     return self.equal(&gt[1], &pt[1]);
                 }
-                return self.proportional(&difference(&gt[0], &gt[1]), &difference(&pt[0], &pt[1]), false);
+                return self.proportional(
+                    &difference(&gt[0], &gt[1]),
+                    &difference(&pt[0], &pt[1]),
+                    false,
+                );
             }
             if gop == RelOp::Ne && pop == RelOp::Ne {
-                return self.proportional(&difference(&gt[0], &gt[1]), &difference(&pt[0], &pt[1]), false);
+                return self.proportional(
+                    &difference(&gt[0], &gt[1]),
+                    &difference(&pt[0], &pt[1]),
+                    false,
+                );
             }
-            if let (Some((gd, gs)), Some((pd, ps))) = (oriented(&gt[0], gop, &gt[1]), oriented(&pt[0], pop, &pt[1])) {
+            if let (Some((gd, gs)), Some((pd, ps))) =
+                (oriented(&gt[0], gop, &gt[1]), oriented(&pt[0], pop, &pt[1]))
+            {
                 return gs == ps && self.proportional(&gd, &pd, true);
             }
             return false;
@@ -478,7 +565,12 @@ impl Comparer<'_> {
             probes.extend([c, c - d, c + d]);
         }
         probes.iter().all(|&t| {
-            let point = Point { vars: [(var.clone(), Complex64::new(t, 0.0))].into_iter().collect(), seed: 0 };
+            let point = Point {
+                vars: [(var.clone(), Complex64::new(t, 0.0))]
+                    .into_iter()
+                    .collect(),
+                seed: 0,
+            };
             self.holds(rel, &point) == self.contains(set, t)
         })
     }
@@ -499,10 +591,17 @@ impl Comparer<'_> {
     }
 
     fn holds(&self, rel: &Expr, point: &Point) -> bool {
-        let Expr::Relation(terms, ops) = rel else { return false };
+        let Expr::Relation(terms, ops) = rel else {
+            return false;
+        };
         let values: Option<Vec<f64>> = terms
             .iter()
-            .map(|t| eval::numeric(t, point, &self.policy.limits).ok().filter(|c| c.im.abs() < 1e-9).map(|c| c.re))
+            .map(|t| {
+                eval::numeric(t, point, &self.policy.limits)
+                    .ok()
+                    .filter(|c| c.im.abs() < 1e-9)
+                    .map(|c| c.re)
+            })
             .collect();
         let Some(values) = values else { return false };
         ops.iter().enumerate().all(|(k, op)| {
@@ -523,14 +622,29 @@ impl Comparer<'_> {
     fn contains(&self, set: &Expr, t: f64) -> bool {
         let eps = 1e-9 * t.abs().max(1.0);
         match set {
-            Expr::Interval { lo, hi, lo_closed, hi_closed } => {
+            Expr::Interval {
+                lo,
+                hi,
+                lo_closed,
+                hi_closed,
+            } => {
                 let lo = bound_value(self, lo, f64::NEG_INFINITY);
                 let hi = bound_value(self, hi, f64::INFINITY);
-                let above = if *lo_closed { t >= lo - eps } else { t > lo + eps };
-                let below = if *hi_closed { t <= hi + eps } else { t < hi - eps };
+                let above = if *lo_closed {
+                    t >= lo - eps
+                } else {
+                    t > lo + eps
+                };
+                let below = if *hi_closed {
+                    t <= hi + eps
+                } else {
+                    t < hi - eps
+                };
                 above && below
             }
-            Expr::Set(v) | Expr::List(v) => v.iter().any(|e| self.real_value(e).is_some_and(|x| (x - t).abs() <= eps)),
+            Expr::Set(v) | Expr::List(v) => v
+                .iter()
+                .any(|e| self.real_value(e).is_some_and(|x| (x - t).abs() <= eps)),
             Expr::SetOp(SetOp::Union, a, b) => self.contains(a, t) || self.contains(b, t),
             Expr::SetOp(SetOp::Intersection, a, b) => self.contains(a, t) && self.contains(b, t),
             Expr::SetOp(SetOp::Difference, a, b) => self.contains(a, t) && !self.contains(b, t),
@@ -546,7 +660,9 @@ impl Comparer<'_> {
         let mut both_zero = 0;
         let mut valid = 0;
         for point in &points {
-            let (Ok(x), Ok(y)) = (self.num(a, point), self.num(b, point)) else { continue };
+            let (Ok(x), Ok(y)) = (self.num(a, point), self.num(b, point)) else {
+                continue;
+            };
             if !finite(x) || !finite(y) {
                 continue;
             }
@@ -590,8 +706,13 @@ impl Comparer<'_> {
                 (Err(EvalError::Undefined), _) | (_, Err(EvalError::Undefined)) => return false,
                 _ => {}
             }
-            let point = Point { vars: Default::default(), seed: 0 };
-            let (Ok(a), Ok(b)) = (self.num(g, &point), self.num(p, &point)) else { return false };
+            let point = Point {
+                vars: Default::default(),
+                seed: 0,
+            };
+            let (Ok(a), Ok(b)) = (self.num(g, &point), self.num(p, &point)) else {
+                return false;
+            };
             if !finite(a) || !finite(b) {
                 self.budget_hit.set(true);
                 return false;
@@ -604,7 +725,10 @@ impl Comparer<'_> {
             match (self.num(g, point), self.num(p, point)) {
                 (Ok(a), Ok(b)) if finite(a) && finite(b) => {
                     // Branch conventions differ where one side leaves the reals.
-                    let (ra, rb) = (a.im.abs() <= 1e-12 * a.norm().max(1.0), b.im.abs() <= 1e-12 * b.norm().max(1.0));
+                    let (ra, rb) = (
+                        a.im.abs() <= 1e-12 * a.norm().max(1.0),
+                        b.im.abs() <= 1e-12 * b.norm().max(1.0),
+                    );
                     if ra != rb {
                         continue;
                     }
@@ -632,15 +756,20 @@ impl Comparer<'_> {
         let points = eval::sample_points(&vars, if vars.is_empty() { 1 } else { SAMPLE_POINTS });
         let mut valid = 0;
         for point in &points {
-            let (Ok(Value::Matrix(a)), Ok(Value::Matrix(b))) =
-                (eval::numeric_value(g, point, &self.policy.limits), eval::numeric_value(p, point, &self.policy.limits))
-            else {
+            let (Ok(Value::Matrix(a)), Ok(Value::Matrix(b))) = (
+                eval::numeric_value(g, point, &self.policy.limits),
+                eval::numeric_value(p, point, &self.policy.limits),
+            ) else {
                 continue;
             };
             if a.len() != b.len() || a.iter().zip(&b).any(|(r, s)| r.len() != s.len()) {
                 return false;
             }
-            if a.iter().flatten().zip(b.iter().flatten()).any(|(x, y)| !close(*x, *y, REL_TOL)) {
+            if a.iter()
+                .flatten()
+                .zip(b.iter().flatten())
+                .any(|(x, y)| !close(*x, *y, REL_TOL))
+            {
                 return false;
             }
             valid += 1;
@@ -665,7 +794,10 @@ impl Comparer<'_> {
     /// rounds to it at the digits written (and enough digits were written).
     fn decimal_close(&self, g: &Expr, p: &Expr, a: &BigRational, b: &BigRational) -> bool {
         let (x, y) = (eval::rational_to_f64(a), eval::rational_to_f64(b));
-        self.numbers_close(g, p, Complex64::new(x, 0.0), Complex64::new(y, 0.0)) && (decimal_of(g).is_some() || decimal_of(p).is_some() || self.policy.float_rounding.is_some())
+        self.numbers_close(g, p, Complex64::new(x, 0.0), Complex64::new(y, 0.0))
+            && (decimal_of(g).is_some()
+                || decimal_of(p).is_some()
+                || self.policy.float_rounding.is_some())
     }
 
     fn numbers_close(&self, g: &Expr, p: &Expr, a: Complex64, b: Complex64) -> bool {
@@ -724,7 +856,12 @@ fn union_symbols(a: &Expr, b: &Expr) -> Vec<String> {
 
 fn rename(e: &Expr, map: &[(String, String)]) -> Expr {
     match e {
-        Expr::Sym(s) => Expr::Sym(map.iter().find(|(from, _)| from == s).map(|(_, to)| to.clone()).unwrap_or_else(|| s.clone())),
+        Expr::Sym(s) => Expr::Sym(
+            map.iter()
+                .find(|(from, _)| from == s)
+                .map(|(_, to)| to.clone())
+                .unwrap_or_else(|| s.clone()),
+        ),
         Expr::Add(v) => Expr::Add(v.iter().map(|x| rename(x, map)).collect()),
         Expr::Mul(v) => Expr::Mul(v.iter().map(|x| rename(x, map)).collect()),
         Expr::Neg(a) => Expr::Neg(rename(a, map).boxed()),
@@ -767,29 +904,50 @@ fn is_constant(e: &Expr) -> bool {
 
 /// `lo < x ≤ hi`, `x > 5`, `5 ≤ x` → (the middle expression, its interval).
 fn chain_interval(rel: &Expr) -> Option<(Expr, Expr)> {
-    let Expr::Relation(terms, ops) = rel else { return None };
+    let Expr::Relation(terms, ops) = rel else {
+        return None;
+    };
     let inf = || Expr::Const(Constant::Infinity);
     let neg_inf = || Expr::Neg(inf().boxed());
     let lower = |op: RelOp| matches!(op, RelOp::Lt | RelOp::Le);
     let closed = |op: RelOp| matches!(op, RelOp::Le | RelOp::Ge);
-    let interval = |lo: Expr, lc: bool, hi: Expr, hc: bool| Expr::Interval { lo: lo.boxed(), hi: hi.boxed(), lo_closed: lc, hi_closed: hc };
+    let interval = |lo: Expr, lc: bool, hi: Expr, hc: bool| Expr::Interval {
+        lo: lo.boxed(),
+        hi: hi.boxed(),
+        lo_closed: lc,
+        hi_closed: hc,
+    };
     match (terms.as_slice(), ops.as_slice()) {
         ([a, x, b], [o1, o2]) if is_constant(a) && is_constant(b) && !is_constant(x) => {
             if lower(*o1) && lower(*o2) {
-                Some((x.clone(), interval(a.clone(), closed(*o1), b.clone(), closed(*o2))))
+                Some((
+                    x.clone(),
+                    interval(a.clone(), closed(*o1), b.clone(), closed(*o2)),
+                ))
             } else if !lower(*o1) && !lower(*o2) {
-                Some((x.clone(), interval(b.clone(), closed(*o2), a.clone(), closed(*o1))))
+                Some((
+                    x.clone(),
+                    interval(b.clone(), closed(*o2), a.clone(), closed(*o1)),
+                ))
             } else {
                 None
             }
         }
         ([x, c], [op]) if is_constant(c) && !is_constant(x) => Some((
             x.clone(),
-            if lower(*op) { interval(neg_inf(), false, c.clone(), closed(*op)) } else { interval(c.clone(), closed(*op), inf(), false) },
+            if lower(*op) {
+                interval(neg_inf(), false, c.clone(), closed(*op))
+            } else {
+                interval(c.clone(), closed(*op), inf(), false)
+            },
         )),
         ([c, x], [op]) if is_constant(c) && !is_constant(x) => Some((
             x.clone(),
-            if lower(*op) { interval(c.clone(), closed(*op), inf(), false) } else { interval(neg_inf(), false, c.clone(), closed(*op)) },
+            if lower(*op) {
+                interval(c.clone(), closed(*op), inf(), false)
+            } else {
+                interval(neg_inf(), false, c.clone(), closed(*op))
+            },
         )),
         _ => None,
     }
@@ -798,7 +956,12 @@ fn chain_interval(rel: &Expr) -> Option<(Expr, Expr)> {
 /// A 2-tuple read as an open interval.
 fn as_interval(e: &Expr) -> Expr {
     match e {
-        Expr::Tuple(v) if v.len() == 2 => Expr::Interval { lo: v[0].clone().boxed(), hi: v[1].clone().boxed(), lo_closed: false, hi_closed: false },
+        Expr::Tuple(v) if v.len() == 2 => Expr::Interval {
+            lo: v[0].clone().boxed(),
+            hi: v[1].clone().boxed(),
+            lo_closed: false,
+            hi_closed: false,
+        },
         other => other.clone(),
     }
 }
@@ -836,7 +999,10 @@ fn is_assignment_list(v: &[Expr]) -> bool {
 }
 
 fn text_key(s: &str) -> String {
-    s.chars().filter(|c| !c.is_whitespace()).flat_map(char::to_lowercase).collect()
+    s.chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 /// The letters of a product of symbols (`odd` parsed as o·d·d).

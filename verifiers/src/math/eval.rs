@@ -82,11 +82,15 @@ pub fn exact(e: &Expr, limits: &EvalLimits) -> Result<Option<BigRational>, EvalE
             None => return Ok(None),
         },
         Expr::Pow(a, b) => {
-            let (Some(base), Some(exp)) = (r(a)?, r(b)?) else { return Ok(None) };
+            let (Some(base), Some(exp)) = (r(a)?, r(b)?) else {
+                return Ok(None);
+            };
             return rational_power(&base, &exp, limits);
         }
         Expr::Call(Func::Root, args) => {
-            let (Some(n), Some(x)) = (r(&args[0])?, r(&args[1])?) else { return Ok(None) };
+            let (Some(n), Some(x)) = (r(&args[0])?, r(&args[1])?) else {
+                return Ok(None);
+            };
             if n.is_zero() {
                 return Err(EvalError::Undefined);
             }
@@ -97,11 +101,15 @@ pub fn exact(e: &Expr, limits: &EvalLimits) -> Result<Option<BigRational>, EvalE
             None => return Ok(None),
         },
         Expr::Call(Func::Factorial, args) => {
-            let Some(n) = r(&args[0])? else { return Ok(None) };
+            let Some(n) = r(&args[0])? else {
+                return Ok(None);
+            };
             BigRational::from_integer(factorial(&n, limits)?)
         }
         Expr::Call(Func::Binom, args) => {
-            let (Some(n), Some(k)) = (r(&args[0])?, r(&args[1])?) else { return Ok(None) };
+            let (Some(n), Some(k)) = (r(&args[0])?, r(&args[1])?) else {
+                return Ok(None);
+            };
             BigRational::from_integer(binomial(&n, &k, limits)?)
         }
         Expr::Call(Func::Floor, args) => match r(&args[0])? {
@@ -120,10 +128,16 @@ pub fn exact(e: &Expr, limits: &EvalLimits) -> Result<Option<BigRational>, EvalE
                     None => return Ok(None),
                 }
             }
-            let Some(first) = vals.first().cloned() else { return Err(EvalError::Undefined) };
+            let Some(first) = vals.first().cloned() else {
+                return Err(EvalError::Undefined);
+            };
             match f {
-                Func::Min => vals.into_iter().fold(first, |a, b| if b < a { b } else { a }),
-                Func::Max => vals.into_iter().fold(first, |a, b| if b > a { b } else { a }),
+                Func::Min => vals
+                    .into_iter()
+                    .fold(first, |a, b| if b < a { b } else { a }),
+                Func::Max => vals
+                    .into_iter()
+                    .fold(first, |a, b| if b > a { b } else { a }),
                 _ => {
                     if vals.iter().any(|v| !v.is_integer()) {
                         return Err(EvalError::Undefined);
@@ -151,7 +165,11 @@ fn check_bits(v: &BigRational, limits: &EvalLimits) -> Result<(), EvalError> {
 }
 
 /// `base^exp` when the result is rational; sizes are estimated before computing.
-fn rational_power(base: &BigRational, exp: &BigRational, limits: &EvalLimits) -> Result<Option<BigRational>, EvalError> {
+fn rational_power(
+    base: &BigRational,
+    exp: &BigRational,
+    limits: &EvalLimits,
+) -> Result<Option<BigRational>, EvalError> {
     if base.is_zero() {
         return if exp.is_positive() {
             Ok(Some(BigRational::zero()))
@@ -166,17 +184,24 @@ fn rational_power(base: &BigRational, exp: &BigRational, limits: &EvalLimits) ->
     }
     if *base == -BigRational::one() && exp.is_integer() {
         let odd = exp.to_integer().is_odd();
-        return Ok(Some(if odd { -BigRational::one() } else { BigRational::one() }));
+        return Ok(Some(if odd {
+            -BigRational::one()
+        } else {
+            BigRational::one()
+        }));
     }
     let numer = exp.numer();
     let denom = exp.denom();
     // Size estimate: |p/q| * bits(base) must fit.
     let base_bits = base.numer().bits().max(base.denom().bits()) as f64;
-    let estimate = numer.to_f64().unwrap_or(f64::INFINITY).abs() / denom.to_f64().unwrap_or(1.0) * base_bits;
+    let estimate =
+        numer.to_f64().unwrap_or(f64::INFINITY).abs() / denom.to_f64().unwrap_or(1.0) * base_bits;
     if !estimate.is_finite() || estimate > limits.max_bits as f64 {
         return Err(EvalError::Budget);
     }
-    let Some(q) = denom.to_u32() else { return Ok(None) };
+    let Some(q) = denom.to_u32() else {
+        return Ok(None);
+    };
     // Exact q-th root, if there is one (odd roots of negatives are real).
     let root = if q == 1 {
         base.clone()
@@ -186,7 +211,9 @@ fn rational_power(base: &BigRational, exp: &BigRational, limits: &EvalLimits) ->
         }
         let (n, d) = (base.numer().abs(), base.denom().clone());
         let (rn, rd) = (n.nth_root(q), d.nth_root(q));
-        if num_traits::pow(rn.clone(), q as usize) != n || num_traits::pow(rd.clone(), q as usize) != d {
+        if num_traits::pow(rn.clone(), q as usize) != n
+            || num_traits::pow(rd.clone(), q as usize) != d
+        {
             return Ok(None);
         }
         let r = BigRational::new(rn, rd);
@@ -198,7 +225,11 @@ fn rational_power(base: &BigRational, exp: &BigRational, limits: &EvalLimits) ->
     };
     let p = numer.abs().to_usize().ok_or(EvalError::Budget)?;
     let powered = num_traits::pow(root, p);
-    Ok(Some(if numer.is_negative() { powered.recip() } else { powered }))
+    Ok(Some(if numer.is_negative() {
+        powered.recip()
+    } else {
+        powered
+    }))
 }
 
 fn factorial(n: &BigRational, limits: &EvalLimits) -> Result<BigInt, EvalError> {
@@ -303,15 +334,30 @@ pub fn numeric_value(e: &Expr, point: &Point, limits: &EvalLimits) -> Result<Val
             }
             Complex64::new(0.5 + 2.0 * unit_interval(mix(h)), 0.0)
         }
-        Expr::BigOp { product, var, lo, hi, body } => {
+        Expr::BigOp {
+            product,
+            var,
+            lo,
+            hi,
+            body,
+        } => {
             let (lo, hi) = (integer_of(s(lo)?)?, integer_of(s(hi)?)?);
             if hi >= lo && (hi - lo) as u64 >= limits.max_terms {
                 return Err(EvalError::Budget);
             }
-            let mut acc = if *product { Complex64::new(1.0, 0.0) } else { Complex64::new(0.0, 0.0) };
-            let mut inner = Point { vars: point.vars.clone(), seed: point.seed };
+            let mut acc = if *product {
+                Complex64::new(1.0, 0.0)
+            } else {
+                Complex64::new(0.0, 0.0)
+            };
+            let mut inner = Point {
+                vars: point.vars.clone(),
+                seed: point.seed,
+            };
             for k in lo..=hi {
-                inner.vars.insert(var.clone(), Complex64::new(k as f64, 0.0));
+                inner
+                    .vars
+                    .insert(var.clone(), Complex64::new(k as f64, 0.0));
                 let t = numeric(body, &inner, limits)?;
                 if *product {
                     acc *= t
@@ -332,16 +378,25 @@ pub fn numeric_value(e: &Expr, point: &Point, limits: &EvalLimits) -> Result<Val
 fn negate(v: Value) -> Value {
     match v {
         Value::Scalar(c) => Value::Scalar(-c),
-        Value::Matrix(m) => Value::Matrix(m.into_iter().map(|r| r.into_iter().map(|c| -c).collect()).collect()),
+        Value::Matrix(m) => Value::Matrix(
+            m.into_iter()
+                .map(|r| r.into_iter().map(|c| -c).collect())
+                .collect(),
+        ),
     }
 }
 
 fn add(a: Value, b: Value) -> Result<Value, EvalError> {
     match (a, b) {
         (Value::Scalar(x), Value::Scalar(y)) => Ok(Value::Scalar(x + y)),
-        (Value::Matrix(x), Value::Matrix(y)) if x.len() == y.len() && x[0].len() == y[0].len() => Ok(Value::Matrix(
-            x.iter().zip(&y).map(|(r, s)| r.iter().zip(s).map(|(a, b)| a + b).collect()).collect(),
-        )),
+        (Value::Matrix(x), Value::Matrix(y)) if x.len() == y.len() && x[0].len() == y[0].len() => {
+            Ok(Value::Matrix(
+                x.iter()
+                    .zip(&y)
+                    .map(|(r, s)| r.iter().zip(s).map(|(a, b)| a + b).collect())
+                    .collect(),
+            ))
+        }
         _ => Err(EvalError::Undefined),
     }
 }
@@ -350,7 +405,11 @@ fn mul(a: Value, b: Value) -> Result<Value, EvalError> {
     match (a, b) {
         (Value::Scalar(x), Value::Scalar(y)) => Ok(Value::Scalar(x * y)),
         (Value::Scalar(k), Value::Matrix(m)) | (Value::Matrix(m), Value::Scalar(k)) => {
-            Ok(Value::Matrix(m.into_iter().map(|r| r.into_iter().map(|c| c * k).collect()).collect()))
+            Ok(Value::Matrix(
+                m.into_iter()
+                    .map(|r| r.into_iter().map(|c| c * k).collect())
+                    .collect(),
+            ))
         }
         (Value::Matrix(x), Value::Matrix(y)) => {
             let inner = y.len();
@@ -360,7 +419,11 @@ fn mul(a: Value, b: Value) -> Result<Value, EvalError> {
             let cols = y[0].len();
             Ok(Value::Matrix(
                 x.iter()
-                    .map(|r| (0..cols).map(|j| (0..inner).map(|k| r[k] * y[k][j]).sum()).collect())
+                    .map(|r| {
+                        (0..cols)
+                            .map(|j| (0..inner).map(|k| r[k] * y[k][j]).sum())
+                            .collect()
+                    })
                     .collect(),
             ))
         }
@@ -394,8 +457,15 @@ fn power(base: Complex64, exp: Complex64) -> Result<Complex64, EvalError> {
     Ok(base.powc(exp))
 }
 
-fn call(f: Func, args: &[Expr], point: &Point, limits: &EvalLimits) -> Result<Complex64, EvalError> {
-    let arg = |k: usize| -> Result<Complex64, EvalError> { numeric(args.get(k).ok_or(EvalError::Undefined)?, point, limits) };
+fn call(
+    f: Func,
+    args: &[Expr],
+    point: &Point,
+    limits: &EvalLimits,
+) -> Result<Complex64, EvalError> {
+    let arg = |k: usize| -> Result<Complex64, EvalError> {
+        numeric(args.get(k).ok_or(EvalError::Undefined)?, point, limits)
+    };
     let x = arg(0)?;
     let real = |v: f64| Complex64::new(v, 0.0);
     Ok(match f {
@@ -428,7 +498,12 @@ fn call(f: Func, args: &[Expr], point: &Point, limits: &EvalLimits) -> Result<Co
         Func::Root => {
             let v = arg(1)?;
             // Odd integer roots of negative reals are real, as graders expect.
-            if x.im == 0.0 && v.im == 0.0 && v.re < 0.0 && x.re.fract() == 0.0 && (x.re as i64) % 2 != 0 {
+            if x.im == 0.0
+                && v.im == 0.0
+                && v.re < 0.0
+                && x.re.fract() == 0.0
+                && (x.re as i64) % 2 != 0
+            {
                 real(-(-v.re).powf(1.0 / x.re))
             } else {
                 power(v, x.inv())?
@@ -462,7 +537,10 @@ fn call(f: Func, args: &[Expr], point: &Point, limits: &EvalLimits) -> Result<Co
                 Func::Min => real(vals.iter().map(|c| c.re).fold(f64::INFINITY, f64::min)),
                 Func::Max => real(vals.iter().map(|c| c.re).fold(f64::NEG_INFINITY, f64::max)),
                 _ => {
-                    let ints = vals.into_iter().map(integer_of).collect::<Result<Vec<_>, _>>()?;
+                    let ints = vals
+                        .into_iter()
+                        .map(integer_of)
+                        .collect::<Result<Vec<_>, _>>()?;
                     let g = ints.iter().fold(0i64, |a, &b| a.gcd(&b));
                     if f == Func::Gcd {
                         real(g as f64)
@@ -500,7 +578,9 @@ pub fn rational_to_f64(r: &BigRational) -> f64 {
 }
 
 fn fnv(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 fn mix(mut z: u64) -> u64 {
@@ -521,7 +601,9 @@ fn unit_interval(h: u64) -> f64 {
 /// of both signs (so `\sqrt{x^2}` ≠ `x` is caught), then small integers (so
 /// sums with symbolic bounds can be evaluated).
 pub fn sample_points(vars: &[String], count: usize) -> Vec<Point> {
-    const REAL: [f64; 6] = [0.7182818, 1.3247180, 2.2360680, -0.6180340, -1.4142136, 3.1622777];
+    const REAL: [f64; 6] = [
+        0.7182818, 1.3247180, 2.2360680, -0.6180340, -1.4331727, 3.1622777,
+    ];
     const INTEGER: [f64; 3] = [3.0, 4.0, 6.0];
     (0..count)
         .map(|k| {
@@ -538,7 +620,10 @@ pub fn sample_points(vars: &[String], count: usize) -> Vec<Point> {
                     (v.clone(), Complex64::new(x, 0.0))
                 })
                 .collect();
-            Point { vars, seed: k as u64 }
+            Point {
+                vars,
+                seed: k as u64,
+            }
         })
         .collect()
 }
@@ -551,16 +636,38 @@ mod tests {
     #[test]
     fn huge_powers_are_refused_not_computed() {
         let nine = Expr::int(9);
-        let tower = Expr::Pow(nine.clone().boxed(), Expr::Pow(nine.clone().boxed(), Expr::Pow(nine.clone().boxed(), nine.boxed()).boxed()).boxed());
-        assert_eq!(exact(&tower, &EvalLimits::default()), Err(EvalError::Budget));
+        let tower = Expr::Pow(
+            nine.clone().boxed(),
+            Expr::Pow(
+                nine.clone().boxed(),
+                Expr::Pow(nine.clone().boxed(), nine.boxed()).boxed(),
+            )
+            .boxed(),
+        );
+        assert_eq!(
+            exact(&tower, &EvalLimits::default()),
+            Err(EvalError::Budget)
+        );
     }
 
     #[test]
     fn tiny_values_stay_exact() {
-        let f = |n: i64| Expr::Div(Expr::int(1).boxed(), Expr::Call(Func::Factorial, vec![Expr::int(n)]).boxed());
+        let f = |n: i64| {
+            Expr::Div(
+                Expr::int(1).boxed(),
+                Expr::Call(Func::Factorial, vec![Expr::int(n)]).boxed(),
+            )
+        };
         let l = EvalLimits::default();
         assert_ne!(exact(&f(2004), &l), exact(&f(2006), &l));
-        let third = Expr::Num(Number { value: BigRational::new(1.into(), 3.into()), decimals: None, significant: 0 });
-        assert_eq!(rational_to_f64(&exact(&third, &l).unwrap().unwrap()), 1.0 / 3.0);
+        let third = Expr::Num(Number {
+            value: BigRational::new(1.into(), 3.into()),
+            decimals: None,
+            significant: 0,
+        });
+        assert_eq!(
+            rational_to_f64(&exact(&third, &l).unwrap().unwrap()),
+            1.0 / 3.0
+        );
     }
 }

@@ -256,8 +256,18 @@ struct Wrapped<'a>(&'a Expr);
 impl fmt::Display for Wrapped<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
-            Expr::Num(n) if n.value.is_integer() && n.value >= num_rational::BigRational::from_integer(0.into()) => write!(f, "{}", self.0),
-            Expr::Sym(_) | Expr::Const(_) | Expr::Add(_) | Expr::Mul(_) | Expr::Call(..) | Expr::Apply(..) => write!(f, "{}", self.0),
+            Expr::Num(n)
+                if n.value.is_integer()
+                    && n.value >= num_rational::BigRational::from_integer(0.into()) =>
+            {
+                write!(f, "{}", self.0)
+            }
+            Expr::Sym(_)
+            | Expr::Const(_)
+            | Expr::Add(_)
+            | Expr::Mul(_)
+            | Expr::Call(..)
+            | Expr::Apply(..) => write!(f, "{}", self.0),
             other => write!(f, "({other})"),
         }
     }

@@ -261,7 +261,10 @@ fn read_letters(chars: &[char], from: usize) -> String {
 }
 
 fn prev_is_digit(out: &str) -> bool {
-    out.trim_end().chars().last().is_some_and(|c| c.is_ascii_digit())
+    out.trim_end()
+        .chars()
+        .last()
+        .is_some_and(|c| c.is_ascii_digit())
 }
 
 fn three_digits_at(chars: &[char], at: usize) -> bool {
@@ -280,7 +283,13 @@ fn is_degree_marker(chars: &[char], k: usize) -> bool {
 /// `^\circ`, `^{\circ}`, `^{ \circ }` → index after the marker (or `k` if none).
 fn skip_degree_marker(chars: &[char], k: usize) -> usize {
     let rest: String = chars[k..chars.len().min(k + 16)].iter().collect();
-    for pat in ["^\\circ", "^{\\circ}", "^{ \\circ }", "^ \\circ", "^{\\circ }"] {
+    for pat in [
+        "^\\circ",
+        "^{\\circ}",
+        "^{ \\circ }",
+        "^ \\circ",
+        "^{\\circ }",
+    ] {
         if rest.starts_with(pat) {
             let end = k + pat.chars().count();
             // `^\circle` would be some other command.
@@ -397,7 +406,10 @@ mod tests {
 
     #[test]
     fn rewrites_are_token_level() {
-        assert_eq!(normalize("\\left( \\frac{1}{3} \\right)"), "( \\frac{1}{3} )");
+        assert_eq!(
+            normalize("\\left( \\frac{1}{3} \\right)"),
+            "( \\frac{1}{3} )"
+        );
         assert_eq!(normalize("\\dfrac{1}{3}."), "\\frac{1}{3}");
         assert_eq!(normalize("11,\\! 111,\\! 100"), "11{,}111{,}100");
         assert_eq!(normalize("14 {, }916"), "14{,}916");

@@ -149,17 +149,115 @@ fn strip_prefix_ci<'a>(i: &'a str, w: &str) -> Option<&'a str> {
 /// Trailing unit words that are dropped after a quantity (never single
 /// letters: those are variables).
 const UNIT_WORDS: &[&str] = &[
-    "cm", "mm", "km", "m", "meters", "meter", "metres", "metre", "centimeters", "centimeter",
-    "kilometers", "inches", "inch", "in", "ft", "feet", "foot", "yards", "yard", "miles", "mile",
-    "mph", "kg", "g", "grams", "gram", "kilograms", "lb", "lbs", "pounds", "pound", "ounces", "oz",
-    "s", "sec", "seconds", "second", "min", "minutes", "minute", "hours", "hour", "hr", "hrs",
-    "days", "day", "weeks", "week", "months", "month", "years", "year", "dollars", "dollar",
-    "cents", "cent", "yuan", "euros", "euro", "units", "unit", "degrees", "degree", "square",
-    "sq", "cubic", "ways", "people", "students", "points", "times", "liters", "liter", "l", "ml",
-    "gallons", "gallon", "cups", "cup", "pages", "books", "apples", "marbles", "balls", "coins",
-    "steps", "items", "pieces", "digits", "numbers", "integers", "boxes", "cars", "trees",
-    "rows", "tiles", "handshakes", "games", "matches", "per", "each", "mL", "kW", "W", "V", "J",
-    "N", "Pa", "K",
+    "cm",
+    "mm",
+    "km",
+    "m",
+    "meters",
+    "meter",
+    "metres",
+    "metre",
+    "centimeters",
+    "centimeter",
+    "kilometers",
+    "inches",
+    "inch",
+    "in",
+    "ft",
+    "feet",
+    "foot",
+    "yards",
+    "yard",
+    "miles",
+    "mile",
+    "mph",
+    "kg",
+    "g",
+    "grams",
+    "gram",
+    "kilograms",
+    "lb",
+    "lbs",
+    "pounds",
+    "pound",
+    "ounces",
+    "oz",
+    "s",
+    "sec",
+    "seconds",
+    "second",
+    "min",
+    "minutes",
+    "minute",
+    "hours",
+    "hour",
+    "hr",
+    "hrs",
+    "days",
+    "day",
+    "weeks",
+    "week",
+    "months",
+    "month",
+    "years",
+    "year",
+    "dollars",
+    "dollar",
+    "cents",
+    "cent",
+    "yuan",
+    "euros",
+    "euro",
+    "units",
+    "unit",
+    "degrees",
+    "degree",
+    "square",
+    "sq",
+    "cubic",
+    "ways",
+    "people",
+    "students",
+    "points",
+    "times",
+    "liters",
+    "liter",
+    "l",
+    "ml",
+    "gallons",
+    "gallon",
+    "cups",
+    "cup",
+    "pages",
+    "books",
+    "apples",
+    "marbles",
+    "balls",
+    "coins",
+    "steps",
+    "items",
+    "pieces",
+    "digits",
+    "numbers",
+    "integers",
+    "boxes",
+    "cars",
+    "trees",
+    "rows",
+    "tiles",
+    "handshakes",
+    "games",
+    "matches",
+    "per",
+    "each",
+    "mL",
+    "kW",
+    "W",
+    "V",
+    "J",
+    "N",
+    "Pa",
+    "K",
 ];
 
 fn is_unit_word(w: &str) -> bool {
@@ -167,10 +265,40 @@ fn is_unit_word(w: &str) -> bool {
 }
 
 const GREEK: &[&str] = &[
-    "alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "eta", "theta",
-    "vartheta", "iota", "kappa", "lambda", "mu", "nu", "xi", "rho", "sigma", "tau", "upsilon",
-    "phi", "varphi", "chi", "psi", "omega", "Gamma", "Delta", "Theta", "Lambda", "Xi", "Sigma",
-    "Phi", "Psi", "Omega",
+    "alpha",
+    "beta",
+    "gamma",
+    "delta",
+    "epsilon",
+    "varepsilon",
+    "zeta",
+    "eta",
+    "theta",
+    "vartheta",
+    "iota",
+    "kappa",
+    "lambda",
+    "mu",
+    "nu",
+    "xi",
+    "rho",
+    "sigma",
+    "tau",
+    "upsilon",
+    "phi",
+    "varphi",
+    "chi",
+    "psi",
+    "omega",
+    "Gamma",
+    "Delta",
+    "Theta",
+    "Lambda",
+    "Xi",
+    "Sigma",
+    "Phi",
+    "Psi",
+    "Omega",
 ];
 
 fn func_by_name(name: &str) -> Option<Func> {
@@ -251,7 +379,11 @@ impl Parser {
         r
     }
 
-    fn in_group<'a, T>(&self, i: &'a str, f: impl FnOnce(&'a str) -> PResult<'a, T>) -> PResult<'a, T> {
+    fn in_group<'a, T>(
+        &self,
+        i: &'a str,
+        f: impl FnOnce(&'a str) -> PResult<'a, T>,
+    ) -> PResult<'a, T> {
         self.groups.set(self.groups.get() + 1);
         let r = self.nested(i, f);
         self.groups.set(self.groups.get() - 1);
@@ -265,7 +397,9 @@ impl Parser {
         let mut parts = vec![first];
         loop {
             let j = ws(i);
-            let Some(rest) = j.strip_prefix(';') else { break };
+            let Some(rest) = j.strip_prefix(';') else {
+                break;
+            };
             if ws(rest).is_empty() {
                 i = rest;
                 break;
@@ -290,7 +424,14 @@ impl Parser {
 
     fn group<'a>(&self, i: &'a str) -> PResult<'a, Expr> {
         let (i, items) = self.items(i, false)?;
-        Ok((i, if items.len() == 1 { items.into_iter().next().unwrap_or(Expr::List(vec![])) } else { Expr::List(items) }))
+        Ok((
+            i,
+            if items.len() == 1 {
+                items.into_iter().next().unwrap_or(Expr::List(vec![]))
+            } else {
+                Expr::List(items)
+            },
+        ))
     }
 
     /// Items separated by `,` (or `;` inside brackets) and `and`/`or`.
@@ -319,7 +460,10 @@ impl Parser {
         } else if let Some(r) = separator_word(j) {
             r
         } else if let Some((r, t)) = self.text_command(j) {
-            if matches!(t.trim().to_ascii_lowercase().as_str(), "and" | "or" | ", and" | "," ) {
+            if matches!(
+                t.trim().to_ascii_lowercase().as_str(),
+                "and" | "or" | ", and" | ","
+            ) {
                 r
             } else {
                 return None;
@@ -374,7 +518,9 @@ impl Parser {
                 (r, SetOp::Union)
             } else if let Some(r) = strip_command(j, "cap") {
                 (r, SetOp::Intersection)
-            } else if let Some(r) = strip_command(j, "setminus").or_else(|| strip_command(j, "backslash")) {
+            } else if let Some(r) =
+                strip_command(j, "setminus").or_else(|| strip_command(j, "backslash"))
+            {
                 (r, SetOp::Difference)
             } else if let Some(r) = j.strip_prefix("U ").filter(|_| is_set_like(&acc)) {
                 (r, SetOp::Union)
@@ -402,19 +548,27 @@ impl Parser {
                 _ => break,
             }
         }
-        Ok((i, if parts.len() == 1 { parts.pop().unwrap_or(Expr::List(vec![])) } else { Expr::Ratio(parts) }))
+        Ok((
+            i,
+            if parts.len() == 1 {
+                parts.pop().unwrap_or(Expr::List(vec![]))
+            } else {
+                Expr::Ratio(parts)
+            },
+        ))
     }
 
     // ---- arithmetic ------------------------------------------------------
 
     fn sum<'a>(&self, i: &'a str) -> PResult<'a, Expr> {
         let j = ws(i);
-        let (mut i, mut acc) = if let Some(r) = strip_command(j, "pm").or_else(|| strip_command(j, "mp")) {
-            let (r, t) = self.term(r)?;
-            (r, Expr::PlusMinus(None, t.boxed()))
-        } else {
-            self.term(j)?
-        };
+        let (mut i, mut acc) =
+            if let Some(r) = strip_command(j, "pm").or_else(|| strip_command(j, "mp")) {
+                let (r, t) = self.term(r)?;
+                (r, Expr::PlusMinus(None, t.boxed()))
+            } else {
+                self.term(j)?
+            };
         loop {
             let j = ws(i);
             if let Some(r) = j.strip_prefix('+') {
@@ -483,8 +637,12 @@ impl Parser {
 
     /// Whether `j` begins an implicitly multiplied factor.
     fn starts_factor(&self, j: &str, acc: &Expr) -> bool {
-        let Some(c) = j.chars().next() else { return false };
-        if separator_word(j).is_some() && !j.starts_with(|c: char| c.is_ascii_uppercase() && j.len() == 1) {
+        let Some(c) = j.chars().next() else {
+            return false;
+        };
+        if separator_word(j).is_some()
+            && !j.starts_with(|c: char| c.is_ascii_uppercase() && j.len() == 1)
+        {
             return false;
         }
         match c {
@@ -493,16 +651,46 @@ impl Parser {
             '[' => false,
             '|' => self.abs.get() == 0,
             '\\' => {
-                let name: String = j[1..].chars().take_while(|c| c.is_ascii_alphabetic()).collect();
+                let name: String = j[1..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphabetic())
+                    .collect();
                 if name.is_empty() {
                     return j.starts_with("\\{");
                 }
                 !matches!(
                     name.as_str(),
-                    "cdot" | "times" | "div" | "pm" | "mp" | "le" | "ge" | "ne" | "in" | "approx"
-                        | "cup" | "cap" | "setminus" | "end" | "right" | "rfloor" | "rceil"
-                        | "quad" | "qquad" | "to" | "equiv" | "implies" | "Rightarrow"
-                        | "iff" | "pmod" | "bmod" | "mod" | "backslash" | "neq" | "leq" | "geq"
+                    "cdot"
+                        | "times"
+                        | "div"
+                        | "pm"
+                        | "mp"
+                        | "le"
+                        | "ge"
+                        | "ne"
+                        | "in"
+                        | "approx"
+                        | "cup"
+                        | "cap"
+                        | "setminus"
+                        | "end"
+                        | "right"
+                        | "rfloor"
+                        | "rceil"
+                        | "quad"
+                        | "qquad"
+                        | "to"
+                        | "equiv"
+                        | "implies"
+                        | "Rightarrow"
+                        | "iff"
+                        | "pmod"
+                        | "bmod"
+                        | "mod"
+                        | "backslash"
+                        | "neq"
+                        | "leq"
+                        | "geq"
                 )
             }
             c if c.is_alphabetic() => true,
@@ -520,14 +708,23 @@ impl Parser {
         if let Some(r) = strip_command(j, "frac") {
             let (r, a) = self.frac_arg(r).ok()?;
             let (r, b) = self.frac_arg(r).ok()?;
-            let (Expr::Num(a), Expr::Num(b)) = (&a, &b) else { return None };
+            let (Expr::Num(a), Expr::Num(b)) = (&a, &b) else {
+                return None;
+            };
             if a.decimals.is_some() || b.decimals.is_some() {
                 return None;
             }
             let (a, b) = (a.value.to_integer(), b.value.to_integer());
             if proper(&a, &b) {
                 let v = n.value.clone() + BigRational::new(a, b);
-                return Some((r, Expr::Num(Number { value: v, decimals: None, significant: 0 })));
+                return Some((
+                    r,
+                    Expr::Num(Number {
+                        value: v,
+                        decimals: None,
+                        significant: 0,
+                    }),
+                ));
             }
             return None;
         }
@@ -544,7 +741,14 @@ impl Parser {
         let (a, b): (BigInt, BigInt) = (a.parse().ok()?, b.parse().ok()?);
         proper(&a, &b).then(|| {
             let v = n.value.clone() + BigRational::new(a, b);
-            (r, Expr::Num(Number { value: v, decimals: None, significant: 0 }))
+            (
+                r,
+                Expr::Num(Number {
+                    value: v,
+                    decimals: None,
+                    significant: 0,
+                }),
+            )
         })
     }
 
@@ -605,11 +809,22 @@ impl Parser {
         }
     }
 
-    fn number_from_digits<'a>(&self, at: &'a str, digits: &str) -> Result<Expr, nom::Err<Error<&'a str>>> {
+    fn number_from_digits<'a>(
+        &self,
+        at: &'a str,
+        digits: &str,
+    ) -> Result<Expr, nom::Err<Error<&'a str>>> {
         if digits.len() > self.options.limits.max_digits {
-            return self.bail(at, ParseError::TooManyDigits(self.options.limits.max_digits)).map(|(_, e)| e);
+            return self
+                .bail(
+                    at,
+                    ParseError::TooManyDigits(self.options.limits.max_digits),
+                )
+                .map(|(_, e)| e);
         }
-        let n: BigInt = digits.parse().map_err(|_| nom::Err::Error(Error::new(at, ErrorKind::Digit)))?;
+        let n: BigInt = digits
+            .parse()
+            .map_err(|_| nom::Err::Error(Error::new(at, ErrorKind::Digit)))?;
         Ok(Expr::Num(Number::integer(n)))
     }
 
@@ -618,7 +833,9 @@ impl Parser {
     fn atom<'a>(&self, i: &'a str) -> PResult<'a, Expr> {
         self.node(i)?;
         let j = ws(i);
-        let Some(c) = j.chars().next() else { return fail(j) };
+        let Some(c) = j.chars().next() else {
+            return fail(j);
+        };
         match c {
             '0'..='9' | '.' => self.number(j),
             '(' => self.paren(j),
@@ -650,7 +867,8 @@ impl Parser {
                 let after = &rest[sep_len..];
                 let group: String = after.chars().take_while(|c| c.is_ascii_digit()).collect();
                 let next = after[group.len()..].chars().next();
-                let ends_ok = next.is_none_or(|c| c != ',' || rest.starts_with(',') || rest.starts_with('{'));
+                let ends_ok =
+                    next.is_none_or(|c| c != ',' || rest.starts_with(',') || rest.starts_with('{'));
                 if group.len() == 3 && ends_ok && !(rest.starts_with(' ') && next == Some('/')) {
                     digits.push_str(&group);
                     rest = &after[3..];
@@ -672,7 +890,9 @@ impl Parser {
             if let Some(after) = rest.strip_prefix('.') {
                 let d: String = after.chars().take_while(|c| c.is_ascii_digit()).collect();
                 let after_digits = &after[d.len()..];
-                if let Some(r) = strip_command(after_digits, "overline").or_else(|| strip_command(after_digits, "bar")) {
+                if let Some(r) = strip_command(after_digits, "overline")
+                    .or_else(|| strip_command(after_digits, "bar"))
+                {
                     let (r, rep) = self.braced_digits(r)?;
                     frac = d;
                     repeating = rep;
@@ -696,18 +916,25 @@ impl Parser {
         }
         let mut exponent: i64 = 0;
         if let Some(after) = rest.strip_prefix('e').or_else(|| rest.strip_prefix('E')) {
-            if let Ok((r, e)) = recognize(pair(opt(alt((char('-'), char('+')))), digit1::<_, Error<&str>>))(after) {
+            if let Ok((r, e)) = recognize(pair(
+                opt(alt((char('-'), char('+')))),
+                digit1::<_, Error<&str>>,
+            ))(after)
+            {
                 if !r.starts_with(|c: char| c.is_alphabetic()) {
                     exponent = e.parse().unwrap_or(0);
                     if exponent.unsigned_abs() > 400 {
-                        return self.bail(i, ParseError::TooManyDigits(self.options.limits.max_digits));
+                        return self
+                            .bail(i, ParseError::TooManyDigits(self.options.limits.max_digits));
                     }
                     rest = r;
                 }
             }
         }
         let value = match digits.parse::<u64>() {
-            Ok(small) if frac.is_empty() && repeating.is_empty() && exponent == 0 => BigRational::from_integer(small.into()),
+            Ok(small) if frac.is_empty() && repeating.is_empty() && exponent == 0 => {
+                BigRational::from_integer(small.into())
+            }
             _ => decimal_value(&digits, &frac, &repeating, exponent),
         };
         let significant = if digits.trim_start_matches('0').is_empty() {
@@ -715,13 +942,22 @@ impl Parser {
         } else {
             digits.trim_start_matches('0').len() + frac.len()
         } as u32;
-        let decimals = (!frac.is_empty() && repeating.is_empty() && exponent == 0).then_some(frac.len() as u32);
-        let number = Expr::Num(Number { value, decimals, significant });
+        let decimals = (!frac.is_empty() && repeating.is_empty() && exponent == 0)
+            .then_some(frac.len() as u32);
+        let number = Expr::Num(Number {
+            value,
+            decimals,
+            significant,
+        });
         // Base-n literal: `204_5`, `1011_{2}`.
         if let Some(r) = rest.strip_prefix('_') {
             let (r, base) = if let Some(inner) = r.strip_prefix('{') {
                 let (r2, b) = digit1(inner)?;
-                (r2.strip_prefix('}').ok_or_else(|| nom::Err::Error(Error::new(r2, ErrorKind::Char)))?, b)
+                (
+                    r2.strip_prefix('}')
+                        .ok_or_else(|| nom::Err::Error(Error::new(r2, ErrorKind::Char)))?,
+                    b,
+                )
             } else {
                 take_while1(|c: char| c.is_ascii_digit())(r)?
             };
@@ -733,7 +969,9 @@ impl Parser {
     fn braced_digits<'a>(&self, i: &'a str) -> PResult<'a, String> {
         if let Some(r) = i.strip_prefix('{') {
             let (r, d) = digit1(ws(r))?;
-            let r = ws(r).strip_prefix('}').ok_or_else(|| nom::Err::Error(Error::new(r, ErrorKind::Char)))?;
+            let r = ws(r)
+                .strip_prefix('}')
+                .ok_or_else(|| nom::Err::Error(Error::new(r, ErrorKind::Char)))?;
             return Ok((r, d.to_string()));
         }
         match i.chars().next() {
@@ -753,15 +991,27 @@ impl Parser {
         })?;
         let r = ws(r);
         if let Some(r) = r.strip_prefix(')') {
-            return Ok((r, match items.len() {
-                0 => Expr::Tuple(vec![]),
-                1 => items.into_iter().next().unwrap_or(Expr::Tuple(vec![])),
-                _ => Expr::Tuple(items),
-            }));
+            return Ok((
+                r,
+                match items.len() {
+                    0 => Expr::Tuple(vec![]),
+                    1 => items.into_iter().next().unwrap_or(Expr::Tuple(vec![])),
+                    _ => Expr::Tuple(items),
+                },
+            ));
         }
         if let Some(r) = r.strip_prefix(']') {
-            let [lo, hi] = <[Expr; 2]>::try_from(items).map_err(|_| nom::Err::Error(Error::new(r, ErrorKind::Char)))?;
-            return Ok((r, Expr::Interval { lo: lo.boxed(), hi: hi.boxed(), lo_closed: false, hi_closed: true }));
+            let [lo, hi] = <[Expr; 2]>::try_from(items)
+                .map_err(|_| nom::Err::Error(Error::new(r, ErrorKind::Char)))?;
+            return Ok((
+                r,
+                Expr::Interval {
+                    lo: lo.boxed(),
+                    hi: hi.boxed(),
+                    lo_closed: false,
+                    hi_closed: true,
+                },
+            ));
         }
         fail(r)
     }
@@ -780,8 +1030,19 @@ impl Parser {
             1 if hi_closed => Ok((r, items.into_iter().next().unwrap_or(Expr::Tuple(vec![])))),
             2 => {
                 let mut it = items.into_iter();
-                let (lo, hi) = (it.next().unwrap_or(Expr::int(0)), it.next().unwrap_or(Expr::int(0)));
-                Ok((r, Expr::Interval { lo: lo.boxed(), hi: hi.boxed(), lo_closed: true, hi_closed }))
+                let (lo, hi) = (
+                    it.next().unwrap_or(Expr::int(0)),
+                    it.next().unwrap_or(Expr::int(0)),
+                );
+                Ok((
+                    r,
+                    Expr::Interval {
+                        lo: lo.boxed(),
+                        hi: hi.boxed(),
+                        lo_closed: true,
+                        hi_closed,
+                    },
+                ))
             }
             _ if hi_closed => Ok((r, Expr::Tuple(items))),
             _ => fail(r),
@@ -797,16 +1058,29 @@ impl Parser {
             }
             self.items(s, false)
         })?;
-        let r = ws(r).strip_prefix('}').ok_or_else(|| nom::Err::Error(Error::new(r, ErrorKind::Char)))?;
-        Ok((r, if items.len() == 1 { items.into_iter().next().unwrap_or(Expr::Set(vec![])) } else { Expr::Set(items) }))
+        let r = ws(r)
+            .strip_prefix('}')
+            .ok_or_else(|| nom::Err::Error(Error::new(r, ErrorKind::Char)))?;
+        Ok((
+            r,
+            if items.len() == 1 {
+                items.into_iter().next().unwrap_or(Expr::Set(vec![]))
+            } else {
+                Expr::Set(items)
+            },
+        ))
     }
 
     /// A `{…}` group holding one expression (arguments, exponents).
     fn braced<'a>(&self, i: &'a str) -> PResult<'a, Expr> {
         let j = ws(i);
-        let inner = j.strip_prefix('{').ok_or_else(|| nom::Err::Error(Error::new(j, ErrorKind::Char)))?;
+        let inner = j
+            .strip_prefix('{')
+            .ok_or_else(|| nom::Err::Error(Error::new(j, ErrorKind::Char)))?;
         let (r, e) = self.in_group(inner, |s| self.group(s))?;
-        let r = ws(r).strip_prefix('}').ok_or_else(|| nom::Err::Error(Error::new(r, ErrorKind::Char)))?;
+        let r = ws(r)
+            .strip_prefix('}')
+            .ok_or_else(|| nom::Err::Error(Error::new(r, ErrorKind::Char)))?;
         Ok((r, e))
     }
 
@@ -815,7 +1089,9 @@ impl Parser {
         let r = self.in_group(&i[1..], |s| self.sum(s));
         self.abs.set(self.abs.get() - 1);
         let (r, e) = r?;
-        let r = ws(r).strip_prefix('|').ok_or_else(|| nom::Err::Error(Error::new(r, ErrorKind::Char)))?;
+        let r = ws(r)
+            .strip_prefix('|')
+            .ok_or_else(|| nom::Err::Error(Error::new(r, ErrorKind::Char)))?;
         Ok((r, Expr::Call(Func::Abs, vec![e])))
     }
 
@@ -866,7 +1142,10 @@ impl Parser {
             let (r, sub) = self.subscript(r)?;
             let mut args = vec![sub];
             let mut r = r;
-            if let Some(r2) = ws(r).strip_prefix('(').filter(|_| is_function_letter(name.chars().next().unwrap_or('x'))) {
+            if let Some(r2) = ws(r)
+                .strip_prefix('(')
+                .filter(|_| is_function_letter(name.chars().next().unwrap_or('x')))
+            {
                 let (r2, more) = self.call_args(r2)?;
                 args.extend(more);
                 r = r2;
@@ -889,7 +1168,9 @@ impl Parser {
 
     fn call_args<'a>(&self, i: &'a str) -> PResult<'a, Vec<Expr>> {
         let (r, args) = self.in_group(i, |s| self.items(s, false))?;
-        let r = ws(r).strip_prefix(')').ok_or_else(|| nom::Err::Error(Error::new(r, ErrorKind::Char)))?;
+        let r = ws(r)
+            .strip_prefix(')')
+            .ok_or_else(|| nom::Err::Error(Error::new(r, ErrorKind::Char)))?;
         Ok((r, args))
     }
 
@@ -941,10 +1222,15 @@ impl Parser {
             let (r, args) = self.call_args(r)?;
             if args.len() == 1 {
                 (r, args.into_iter().next().unwrap_or(Expr::int(0)))
-            } else if matches!(f, Func::Gcd | Func::Lcm | Func::Min | Func::Max | Func::Log) && args.len() == 2 {
+            } else if matches!(f, Func::Gcd | Func::Lcm | Func::Min | Func::Max | Func::Log)
+                && args.len() == 2
+            {
                 let call = if f == Func::Log {
                     let mut it = args.into_iter();
-                    let (x, b) = (it.next().unwrap_or(Expr::int(1)), it.next().unwrap_or(Expr::int(10)));
+                    let (x, b) = (
+                        it.next().unwrap_or(Expr::int(1)),
+                        it.next().unwrap_or(Expr::int(10)),
+                    );
                     Expr::Call(Func::Log, vec![b, x])
                 } else {
                     Expr::Call(f, args)
@@ -959,7 +1245,10 @@ impl Parser {
             self.factor(j)?
         };
         let call = match f {
-            Func::Log => Expr::Call(Func::Log, vec![base.unwrap_or(Expr::Const(Constant::E)), arg]),
+            Func::Log => Expr::Call(
+                Func::Log,
+                vec![base.unwrap_or(Expr::Const(Constant::E)), arg],
+            ),
             Func::Root => Expr::Call(Func::Root, vec![Expr::int(2), arg]),
             other => Expr::Call(other, vec![arg]),
         };
@@ -969,10 +1258,19 @@ impl Parser {
     /// `\text{…}`-like commands: returns the rest and the raw content.
     fn text_command<'a>(&self, i: &'a str) -> Option<(&'a str, String)> {
         let r = i.strip_prefix('\\')?;
-        let (r, name) = take_while1::<_, _, Error<&str>>(|c: char| c.is_ascii_alphabetic())(r).ok()?;
+        let (r, name) =
+            take_while1::<_, _, Error<&str>>(|c: char| c.is_ascii_alphabetic())(r).ok()?;
         if !matches!(
             name,
-            "text" | "textbf" | "textit" | "textrm" | "textnormal" | "mbox" | "textsf" | "texttt" | "emph"
+            "text"
+                | "textbf"
+                | "textit"
+                | "textrm"
+                | "textnormal"
+                | "mbox"
+                | "textsf"
+                | "texttt"
+                | "emph"
         ) {
             return None;
         }
@@ -1001,12 +1299,16 @@ impl Parser {
     fn skip_unit<'a>(&self, j: &'a str) -> Option<&'a str> {
         let rest = if let Some((r, t)) = self.text_command(j) {
             let t = t.trim();
-            if t.is_empty() || matches!(t.to_ascii_lowercase().as_str(), "and" | "or") || t.parse::<f64>().is_ok() {
+            if t.is_empty()
+                || matches!(t.to_ascii_lowercase().as_str(), "and" | "or")
+                || t.parse::<f64>().is_ok()
+            {
                 return None;
             }
             r
         } else {
-            let (r, w) = take_while1::<_, _, Error<&str>>(|c: char| c.is_ascii_alphabetic())(j).ok()?;
+            let (r, w) =
+                take_while1::<_, _, Error<&str>>(|c: char| c.is_ascii_alphabetic())(j).ok()?;
             if !is_unit_word(w) {
                 return None;
             }
@@ -1014,7 +1316,11 @@ impl Parser {
         };
         let mut rest = rest;
         if let Some(r) = rest.strip_prefix('^') {
-            let r = r.strip_prefix("{2}").or_else(|| r.strip_prefix("{3}")).or_else(|| r.strip_prefix('2')).or_else(|| r.strip_prefix('3'))?;
+            let r = r
+                .strip_prefix("{2}")
+                .or_else(|| r.strip_prefix("{3}"))
+                .or_else(|| r.strip_prefix('2'))
+                .or_else(|| r.strip_prefix('3'))?;
             rest = r;
         }
         let after = ws(rest);
@@ -1025,7 +1331,9 @@ impl Parser {
             || after.starts_with('&')
             || after.starts_with("\\\\")
             || separator_word(after).is_some()
-            || self.text_command(after).is_some_and(|(_, t)| matches!(t.trim(), "and" | "or"))
+            || self
+                .text_command(after)
+                .is_some_and(|(_, t)| matches!(t.trim(), "and" | "or"))
             || after.starts_with("\\le")
             || after.starts_with("\\ge");
         boundary.then_some(rest)
@@ -1064,7 +1372,12 @@ impl Parser {
             "mathbb" | "Bbb" => {
                 let (r, c) = if let Some(r) = ws(r).strip_prefix('{') {
                     let (r, c) = take_while1(|c: char| c.is_alphabetic())(ws(r))?;
-                    (ws(r).strip_prefix('}').ok_or_else(|| nom::Err::Error(Error::new(r, ErrorKind::Char)))?, c)
+                    (
+                        ws(r)
+                            .strip_prefix('}')
+                            .ok_or_else(|| nom::Err::Error(Error::new(r, ErrorKind::Char)))?,
+                        c,
+                    )
                 } else {
                     let j = ws(r);
                     let c = j.get(..1).unwrap_or("");
@@ -1077,19 +1390,30 @@ impl Parser {
                 }
             }
             "R" | "Reals" => Ok((r, real_line())),
-            "boxed" | "fbox" | "overline" | "vec" | "hat" | "bar" | "tilde" | "widehat" | "overrightarrow"
-            | "mathbf" | "boldsymbol" | "bm" | "mathit" | "mathcal" | "mathscr" | "mathsf" | "underline"
-            | "mathbfit" => {
+            "boxed" | "fbox" | "overline" | "vec" | "hat" | "bar" | "tilde" | "widehat"
+            | "overrightarrow" | "mathbf" | "boldsymbol" | "bm" | "mathit" | "mathcal"
+            | "mathscr" | "mathsf" | "underline" | "mathbfit" => {
                 let (r, e) = self.frac_arg(r)?;
                 Ok((r, e))
             }
-            "text" | "textbf" | "textit" | "textrm" | "textnormal" | "mbox" | "mathrm" | "operatorname"
-            | "textsf" | "texttt" | "emph" => self.text_like(i, name, r),
+            "text" | "textbf" | "textit" | "textrm" | "textnormal" | "mbox" | "mathrm"
+            | "operatorname" | "textsf" | "texttt" | "emph" => self.text_like(i, name, r),
             "lfloor" | "lceil" => {
                 let (r, e) = self.in_group(r, |s| self.sum(s))?;
                 let close = if name == "lfloor" { "rfloor" } else { "rceil" };
-                let r = strip_command(ws(r), close).ok_or_else(|| nom::Err::Error(Error::new(r, ErrorKind::Tag)))?;
-                Ok((r, Expr::Call(if name == "lfloor" { Func::Floor } else { Func::Ceil }, vec![e])))
+                let r = strip_command(ws(r), close)
+                    .ok_or_else(|| nom::Err::Error(Error::new(r, ErrorKind::Tag)))?;
+                Ok((
+                    r,
+                    Expr::Call(
+                        if name == "lfloor" {
+                            Func::Floor
+                        } else {
+                            Func::Ceil
+                        },
+                        vec![e],
+                    ),
+                ))
             }
             "begin" => self.environment(r),
             "sum" | "prod" => self.big_operator(r, name == "prod"),
@@ -1099,8 +1423,8 @@ impl Parser {
             g if GREEK.contains(&g) => self.symbol_tail(r, g.to_string()),
             // Layout, ellipses and environment ends are never values.
             "end" | "right" | "left" | "hline" | "ldots" | "cdots" | "dots" | "vdots" | "ddots"
-            | "quad" | "qquad" | "rfloor" | "rceil" | "to" | "implies" | "Rightarrow" | "iff" | "pmod"
-            | "bmod" | "mod" | "tag" | "label" => fail(i),
+            | "quad" | "qquad" | "rfloor" | "rceil" | "to" | "implies" | "Rightarrow" | "iff"
+            | "pmod" | "bmod" | "mod" | "tag" | "label" => fail(i),
             // Unknown macros name a quantity (`\zzz`).
             other => self.symbol_tail(r, other.to_string()),
         }
@@ -1108,7 +1432,9 @@ impl Parser {
 
     fn text_like<'a>(&self, whole: &'a str, name: &str, r: &'a str) -> PResult<'a, Expr> {
         let j = ws(r);
-        let inner = j.strip_prefix('{').ok_or_else(|| nom::Err::Error(Error::new(j, ErrorKind::Char)))?;
+        let inner = j
+            .strip_prefix('{')
+            .ok_or_else(|| nom::Err::Error(Error::new(j, ErrorKind::Char)))?;
         let mut depth = 1;
         let mut end = None;
         for (k, c) in inner.char_indices() {
@@ -1141,7 +1467,13 @@ impl Parser {
                 return self.symbol_tail(rest, c.to_string());
             }
         }
-        if let Ok(e) = parse(content, &ParseOptions { decimal_comma: self.options.decimal_comma, limits: self.options.limits }) {
+        if let Ok(e) = parse(
+            content,
+            &ParseOptions {
+                decimal_comma: self.options.decimal_comma,
+                limits: self.options.limits,
+            },
+        ) {
             if matches!(e, Expr::Num(_)) || (matches!(e, Expr::Percent(_)) && content.len() < 12) {
                 return Ok((rest, e));
             }
@@ -1155,7 +1487,9 @@ impl Parser {
         let j = ws(r);
         let (r, index) = if let Some(inner) = j.strip_prefix('[') {
             let (r2, idx) = self.in_group(inner, |s| self.sum(s))?;
-            let r2 = ws(r2).strip_prefix(']').ok_or_else(|| nom::Err::Error(Error::new(r2, ErrorKind::Char)))?;
+            let r2 = ws(r2)
+                .strip_prefix(']')
+                .ok_or_else(|| nom::Err::Error(Error::new(r2, ErrorKind::Char)))?;
             (r2, idx)
         } else {
             (j, Expr::int(2))
@@ -1177,14 +1511,22 @@ impl Parser {
             }
             self.items(s, true)
         })?;
-        let r = ws(r).strip_prefix("\\}").ok_or_else(|| nom::Err::Error(Error::new(r, ErrorKind::Char)))?;
+        let r = ws(r)
+            .strip_prefix("\\}")
+            .ok_or_else(|| nom::Err::Error(Error::new(r, ErrorKind::Char)))?;
         Ok((r, Expr::Set(items)))
     }
 
     fn environment<'a>(&self, r: &'a str) -> PResult<'a, Expr> {
-        let (r, name) = preceded(char('{'), take_while1(|c: char| c.is_ascii_alphabetic() || c == '*'))(ws(r))?;
+        let (r, name) = preceded(
+            char('{'),
+            take_while1(|c: char| c.is_ascii_alphabetic() || c == '*'),
+        )(ws(r))?;
         let (mut r, _) = char('}')(r)?;
-        if !matches!(name, "pmatrix" | "bmatrix" | "Bmatrix" | "matrix" | "array" | "smallmatrix" | "vmatrix") {
+        if !matches!(
+            name,
+            "pmatrix" | "bmatrix" | "Bmatrix" | "matrix" | "array" | "smallmatrix" | "vmatrix"
+        ) {
             return fail(r);
         }
         if name == "array" {
@@ -1229,16 +1571,33 @@ impl Parser {
     }
 
     fn big_operator<'a>(&self, r: &'a str, product: bool) -> PResult<'a, Expr> {
-        let r = ws(r).strip_prefix('_').ok_or_else(|| nom::Err::Error(Error::new(r, ErrorKind::Char)))?;
+        let r = ws(r)
+            .strip_prefix('_')
+            .ok_or_else(|| nom::Err::Error(Error::new(r, ErrorKind::Char)))?;
         let (r, lower) = self.subscript(r)?;
-        let Expr::Relation(terms, ops) = lower else { return fail(r) };
-        let (Some(Expr::Sym(var)), Some(lo), [RelOp::Eq]) = (terms.first(), terms.get(1), ops.as_slice()) else {
+        let Expr::Relation(terms, ops) = lower else {
             return fail(r);
         };
-        let r = ws(r).strip_prefix('^').ok_or_else(|| nom::Err::Error(Error::new(r, ErrorKind::Char)))?;
+        let (Some(Expr::Sym(var)), Some(lo), [RelOp::Eq]) =
+            (terms.first(), terms.get(1), ops.as_slice())
+        else {
+            return fail(r);
+        };
+        let r = ws(r)
+            .strip_prefix('^')
+            .ok_or_else(|| nom::Err::Error(Error::new(r, ErrorKind::Char)))?;
         let (r, hi) = self.exponent(r)?;
         let (r, body) = self.term(r)?;
-        Ok((r, Expr::BigOp { product, var: var.clone(), lo: lo.clone().boxed(), hi: hi.boxed(), body: body.boxed() }))
+        Ok((
+            r,
+            Expr::BigOp {
+                product,
+                var: var.clone(),
+                lo: lo.clone().boxed(),
+                hi: hi.boxed(),
+                body: body.boxed(),
+            },
+        ))
     }
 }
 
@@ -1360,17 +1719,28 @@ fn decimal_value(int: &str, frac: &str, repeating: &str, exponent: i64) -> BigRa
     if !repeating.is_empty() {
         // 0.1\overline{6}: the repeating block r adds r / (10^len(frac) * (10^len(r) - 1)).
         let r: BigInt = repeating.parse().unwrap_or_default();
-        let den = num_traits::pow(ten.clone(), frac.len()) * (num_traits::pow(ten.clone(), repeating.len()) - BigInt::one());
+        let den = num_traits::pow(ten.clone(), frac.len())
+            * (num_traits::pow(ten.clone(), repeating.len()) - BigInt::one());
         value += BigRational::new(r, den);
     }
     if exponent != 0 {
-        let scale = BigRational::from_integer(num_traits::pow(ten, exponent.unsigned_abs() as usize));
-        value = if exponent > 0 { value * scale } else { value / scale };
+        let scale =
+            BigRational::from_integer(num_traits::pow(ten, exponent.unsigned_abs() as usize));
+        value = if exponent > 0 {
+            value * scale
+        } else {
+            value / scale
+        };
     }
     value
 }
 
-fn base_literal<'a>(at: &'a str, digits: &str, base: &str, integral: bool) -> Result<Expr, nom::Err<Error<&'a str>>> {
+fn base_literal<'a>(
+    at: &'a str,
+    digits: &str,
+    base: &str,
+    integral: bool,
+) -> Result<Expr, nom::Err<Error<&'a str>>> {
     let bad = || nom::Err::Error(Error::new(at, ErrorKind::Digit));
     let base: u32 = base.parse().map_err(|_| bad())?;
     if !integral || !(2..=36).contains(&base) {
@@ -1385,9 +1755,12 @@ mod tests {
     use super::*;
 
     fn p(s: &str) -> String {
-        parse(&crate::math::normalize::normalize(s), &ParseOptions::default())
-            .map(|e| e.to_string())
-            .unwrap_or_else(|e| format!("ERR {e}"))
+        parse(
+            &crate::math::normalize::normalize(s),
+            &ParseOptions::default(),
+        )
+        .map(|e| e.to_string())
+        .unwrap_or_else(|e| format!("ERR {e}"))
     }
 
     #[test]
@@ -1411,14 +1784,20 @@ mod tests {
         assert_eq!(p("\\{1,2\\}"), "{1, 2}");
         assert_eq!(p("x = 3"), "x = 3");
         assert_eq!(p("-2,1"), "-2, 1");
-        assert_eq!(p("\\begin{pmatrix}1 & 2 \\\\ 3 & 4\\end{pmatrix}"), "[1, 2; 3, 4]");
+        assert_eq!(
+            p("\\begin{pmatrix}1 & 2 \\\\ 3 & 4\\end{pmatrix}"),
+            "[1, 2; 3, 4]"
+        );
         assert_eq!(p("\\frac{1}{3} \\text{meters}"), "1/3");
     }
 
     #[test]
     fn hostile_inputs_are_bounded() {
         let deep = format!("{}1{}", "(".repeat(200), ")".repeat(200));
-        assert_eq!(parse(&deep, &ParseOptions::default()), Err(ParseError::TooDeep(48)));
+        assert_eq!(
+            parse(&deep, &ParseOptions::default()),
+            Err(ParseError::TooDeep(48))
+        );
         assert!(p(&"9".repeat(5000)).starts_with("ERR"));
     }
 }
