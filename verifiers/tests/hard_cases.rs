@@ -192,4 +192,7 @@ fn hostile_inputs_get_a_verdict() {
         .join(",");
     assert_ne!(lenient("1", &long_list), Status::Correct);
     assert_eq!(lenient("1", &"9".repeat(100_000)), Status::BudgetExceeded);
+    // Found by fuzzing: an array environment whose column spec never closes.
+    let unclosed = "$\\begin{pmatrix}1rix: $ \\left[\\begin{array}{ccw1 & 2 \\";
+    assert_ne!(lenient("1", unclosed), Status::Correct);
 }

@@ -1532,7 +1532,8 @@ impl Parser {
         if name == "array" {
             // Column spec `{cc}` or `{c|c}`.
             let (r2, _) = preceded(char('{'), take_while(|c: char| c != '}'))(ws(r))?;
-            r = &r2[1..];
+            let (r2, _) = char('}')(r2)?;
+            r = r2;
         }
         let end_tag = format!("\\end{{{name}}}");
         let (r, rows) = self.in_group(r, |mut s| {
