@@ -1,0 +1,352 @@
+//! From a [`Problem`] to a [`Verdict`]: one fresh instance per test, tests in parallel, outputs
+//! compared on the host.
+
+use crate::compare::{stdout_matches, value_matches};
+use crate::engine::{EngineOptions, Failure, GuestEngine, Reply, Run, WORKER_STACK_BYTES};
+use crate::error::SandboxError;
+use crate::extract::extract_code;
+use crate::problem::{CallCase, Compare, Limits, Problem, StdioCase, Tests};
+use crate::verdict::{CaseResult, Status, Verdict};
+use rayon::prelude::*;
+use serde_json::{json, Value};
+use std::time::Instant;
+
+/// Judges problems. Cheap to share: one per process is plenty.
+pub struct Sandbox {
+    engine: GuestEngine,
+    pool: rayon::ThreadPool,
+}
+
+/// Most memory a test may ask for (a wasm32 memory is at most 4 GiB).
+const MAX_MEMORY_MB: u64 = 4096;
+/// Longest time limit a test may ask for.
+const MAX_TIME_MS: u64 = 600_000;
+
+impl Sandbox {
+    /// Provision the runtime if needed (first use on a machine builds it) and load it.
+    pub fn new(options: EngineOptions, threads: usize) -> Result<Sandbox, SandboxError> {
+        let threads = if threads == 0 {
+            std::thread::available_parallelism().map_or(2, |n| n.get())
+        } else {
+            threads
+        };
+        let options = EngineOptions {
+            max_instances: options.max_instances.max(4 * threads as u32 + 4),
+            ..options
+        };
+        let engine = GuestEngine::new(options)?;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .stack_size(WORKER_STACK_BYTES)
+            .thread_name(|i| format!("r1-judge-{i}"))
+            .build()
+            .map_err(|e| SandboxError::Engine(format!("thread pool: {e}")))?;
+        Ok(Sandbox { engine, pool })
+    }
+
+    /// Whether `limits.fuel` is honoured.
+    pub fn fuel_enabled(&self) -> bool {
+        self.engine.fuel_enabled()
+    }
+
+    /// Judge one problem; its tests run in parallel.
+    pub fn judge(&self, problem: &Problem) -> Result<Verdict, SandboxError> {
+        validate(problem)?;
+        Ok(self.pool.install(|| self.judge_checked(problem)))
+    }
+
+    /// Judge many problems on all worker threads; one result per input, same order.
+    pub fn judge_all(&self, problems: &[Problem]) -> Vec<Result<Verdict, SandboxError>> {
+        self.pool.install(|| {
+            problems
+                .par_iter()
+                .map(|p| validate(p).map(|()| self.judge_checked(p)))
+                .collect()
+        })
+    }
+
+    /// Run a program once with `stdin` (no judging), as SandboxFusion's `/run_code` does.
+    pub fn run_program(&self, code: &str, stdin: &str, limits: &Limits) -> ProgramRun {
+        self.pool.install(|| {
+            let started = Instant::now();
+            let (status, detail, stdout, stderr) =
+                match self.engine.start(stdin.as_bytes(), limits, 0) {
+                    Err(f) => (f.status, Some(f.detail), Vec::new(), String::new()),
+                    Ok(mut run) => {
+                        let outcome = run_main(&mut run, code);
+                        let (status, detail) = match outcome {
+                            Ok(()) => (Status::Pass, None),
+                            Err(f) => (f.status, Some(f.detail)),
+                        };
+                        (status, detail, run.stdout(), run.stderr_tail())
+                    }
+                };
+            ProgramRun {
+                status,
+                detail,
+                stdout: String::from_utf8_lossy(&stdout).into_owned(),
+                stderr,
+                time_ms: started.elapsed().as_secs_f64() * 1e3,
+            }
+        })
+    }
+
+    fn judge_checked(&self, problem: &Problem) -> Verdict {
+        let started = Instant::now();
+        let (code, extracted) = extract_code(&problem.code);
+        let limits = &problem.limits;
+        let cases: Vec<CaseResult> = match &problem.tests {
+            Tests::Call { entry, cases } => cases
+                .par_iter()
+                .enumerate()
+                .map(|(i, case)| {
+                    self.timed(|| self.call_case(code, entry, case, limits, &problem.compare, i))
+                })
+                .collect(),
+            Tests::Stdio { cases } => cases
+                .par_iter()
+                .enumerate()
+                .map(|(i, case)| {
+                    self.timed(|| self.stdio_case(code, case, limits, &problem.compare, i))
+                })
+                .collect(),
+            Tests::Assert { entry, script } => {
+                vec![self.timed(|| self.assert_case(code, entry, script, limits))]
+            }
+        };
+        Verdict::from_cases(
+            problem.id.clone(),
+            extracted,
+            cases,
+            started.elapsed().as_secs_f64() * 1e3,
+        )
+    }
+
+    fn timed(&self, test: impl FnOnce() -> Outcome) -> CaseResult {
+        let started = Instant::now();
+        let outcome = test();
+        CaseResult {
+            status: outcome.status,
+            time_ms: started.elapsed().as_secs_f64() * 1e3,
+            detail: outcome.detail,
+            fuel: outcome.fuel,
+            memory_bytes: outcome.memory,
+        }
+    }
+
+    fn stdio_case(
+        &self,
+        code: &str,
+        case: &StdioCase,
+        limits: &Limits,
+        compare: &Compare,
+        index: usize,
+    ) -> Outcome {
+        let mut run = match self
+            .engine
+            .start(case.stdin.as_bytes(), limits, index as u64)
+        {
+            Ok(run) => run,
+            Err(failure) => return Outcome::failed(failure),
+        };
+        let result = run_main(&mut run, code).and_then(|()| {
+            let stdout = run.stdout();
+            let text = String::from_utf8_lossy(&stdout);
+            stdout_matches(&text, &case.stdout, compare)
+                .map_err(|diff| Failure::new(Status::WrongAnswer, diff))
+        });
+        Outcome::from_run(result, &run)
+    }
+
+    fn call_case(
+        &self,
+        code: &str,
+        entry: &str,
+        case: &CallCase,
+        limits: &Limits,
+        compare: &Compare,
+        index: usize,
+    ) -> Outcome {
+        let mut run = match self.engine.start(b"", limits, index as u64) {
+            Ok(run) => run,
+            Err(failure) => return Outcome::failed(failure),
+        };
+        let result = load(&mut run, code).and_then(|()| {
+            let request =
+                json!({"op": "call", "entry": entry, "args": case.input, "convert": true});
+            let value = expect_ok(run.request(&request), "returning")?;
+            let actual = value.get("value").cloned().unwrap_or(Value::Null);
+            value_matches(&actual, &case.output, compare)
+                .map_err(|diff| Failure::new(Status::WrongAnswer, diff))
+        });
+        Outcome::from_run(result, &run)
+    }
+
+    /// The check script runs in its own instance; the candidate in another. The check reaches
+    /// the solution only through host calls, so the solution never sees the test's expectations.
+    fn assert_case(&self, code: &str, entry: &str, script: &str, limits: &Limits) -> Outcome {
+        let mut solution = match self.engine.start(b"", limits, 0) {
+            Ok(run) => run,
+            Err(failure) => return Outcome::failed(failure),
+        };
+        if let Err(failure) = load(&mut solution, code) {
+            return Outcome::from_run(Err(failure), &solution);
+        }
+        let checker_limits = Limits {
+            memory_mb: limits.memory_mb.max(256),
+            fuel: None,
+            ..*limits
+        };
+        let mut checker = match self.engine.start(b"", &checker_limits, 1) {
+            Ok(run) => run,
+            Err(failure) => return Outcome::failed(failure),
+        };
+        checker.attach_peer(solution);
+        let reply = checker.request(&json!({"op": "check", "script": script, "entry": entry}));
+        // A failure on the solution's side decides the test, whatever the check did with it.
+        if let Some(failure) = checker.take_peer_failure() {
+            return Outcome::failed(failure);
+        }
+        let result = match reply {
+            Ok(Reply::Response(value)) => match value.get("status").and_then(Value::as_str) {
+                Some("ok") if value.get("checked") == Some(&Value::Bool(true)) => Ok(()),
+                Some("wrong_answer") => Err(Failure::new(
+                    Status::WrongAnswer,
+                    error_text(&value, "an assertion failed"),
+                )),
+                Some("runtime_error") => Err(Failure::new(
+                    Status::RuntimeError,
+                    error_text(&value, "the check raised"),
+                )),
+                _ => Err(Failure::new(
+                    Status::JudgeError,
+                    error_text(&value, "the check script could not run"),
+                )),
+            },
+            Ok(Reply::Exited(code)) => Err(Failure::new(
+                Status::JudgeError,
+                format!("the check script exited with status {code}"),
+            )),
+            Err(failure) => Err(failure),
+        };
+        Outcome::from_run(result, &checker)
+    }
+}
+
+/// What `run_program` reports.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ProgramRun {
+    pub status: Status,
+    pub detail: Option<String>,
+    pub stdout: String,
+    pub stderr: String,
+    pub time_ms: f64,
+}
+
+struct Outcome {
+    status: Status,
+    detail: Option<String>,
+    fuel: Option<u64>,
+    memory: u64,
+}
+
+impl Outcome {
+    fn failed(failure: Failure) -> Outcome {
+        Outcome {
+            status: failure.status,
+            detail: Some(failure.detail),
+            fuel: None,
+            memory: 0,
+        }
+    }
+
+    fn from_run(result: Result<(), Failure>, run: &Run) -> Outcome {
+        let (status, detail) = match result {
+            Ok(()) => (Status::Pass, None),
+            Err(failure) => (failure.status, Some(failure.detail)),
+        };
+        Outcome {
+            status,
+            detail,
+            fuel: run.fuel_used(),
+            memory: run.peak_memory(),
+        }
+    }
+}
+
+fn validate(problem: &Problem) -> Result<(), SandboxError> {
+    let language = problem.language.to_ascii_lowercase();
+    if !matches!(language.as_str(), "python" | "python3" | "py") {
+        return Err(SandboxError::UnsupportedLanguage(problem.language.clone()));
+    }
+    if problem.test_count() == 0 {
+        return Err(SandboxError::NoTests);
+    }
+    let limits = &problem.limits;
+    if limits.time_ms == 0 || limits.time_ms > MAX_TIME_MS {
+        return Err(SandboxError::InvalidLimits(format!(
+            "time_ms must be in 1..={MAX_TIME_MS}"
+        )));
+    }
+    if limits.memory_mb == 0 || limits.memory_mb > MAX_MEMORY_MB {
+        return Err(SandboxError::InvalidLimits(format!(
+            "memory_mb must be in 1..={MAX_MEMORY_MB}"
+        )));
+    }
+    if !(problem.compare.float_tol >= 0.0 && problem.compare.float_tol.is_finite()) {
+        return Err(SandboxError::InvalidLimits(
+            "compare.float_tol must be a finite number >= 0".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn error_text(value: &Value, fallback: &str) -> String {
+    value
+        .get("error")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .unwrap_or(fallback)
+        .to_owned()
+}
+
+/// A response must be `ok`; otherwise its status becomes the test's.
+fn expect_ok(reply: Result<Reply, Failure>, doing: &str) -> Result<Value, Failure> {
+    match reply? {
+        Reply::Exited(code) => Err(Failure::new(
+            Status::RuntimeError,
+            format!("the solution exited (status {code}) before {doing}"),
+        )),
+        Reply::Response(value) => match value.get("status").and_then(Value::as_str) {
+            Some("ok") => Ok(value),
+            Some("compile_error") => Err(Failure::new(
+                Status::CompileError,
+                error_text(&value, "the solution does not compile"),
+            )),
+            Some("runtime_error") => Err(Failure::new(
+                Status::RuntimeError,
+                error_text(&value, "the solution raised"),
+            )),
+            _ => Err(Failure::new(
+                Status::JudgeError,
+                error_text(&value, "unexpected guest response"),
+            )),
+        },
+    }
+}
+
+fn load(run: &mut Run, code: &str) -> Result<(), Failure> {
+    expect_ok(run.request(&json!({"op": "load", "code": code})), "loading").map(|_| ())
+}
+
+/// Run a whole program; a clean `exit(0)`/`os._exit(0)` is a normal end of the program.
+fn run_main(run: &mut Run, code: &str) -> Result<(), Failure> {
+    match run.request(&json!({"op": "main", "code": code}))? {
+        Reply::Exited(0) => Ok(()),
+        Reply::Exited(code) => Err(Failure::new(
+            Status::RuntimeError,
+            format!("exit status {code}"),
+        )),
+        reply => expect_ok(Ok(reply), "finishing").map(|_| ()),
+    }
+}

@@ -1,0 +1,31 @@
+//! Judge untrusted Python solutions against LeetCode-, stdin/stdout- and HumanEval-style tests,
+//! inside wasmtime.
+//!
+//! The guest is CPython 3.11 built for WASI by this crate's provisioning step
+//! ([`runtime`]), snapshotted after start-up, and instantiated fresh for every test. Expected
+//! outputs stay on the host ([`compare`]); an `assert` check script runs in a second instance
+//! that reaches the solution only through host calls.
+//!
+//! ```no_run
+//! use sandbox::{EngineOptions, Problem, Sandbox};
+//! let sandbox = Sandbox::new(EngineOptions::default(), 0)?;
+//! let problem: Problem = serde_json::from_str(r#"{"code": "print(int(input()) * 2)",
+//!     "tests": {"kind": "stdio", "cases": [{"stdin": "21\n", "stdout": "42\n"}]}}"#)?;
+//! assert!(sandbox.judge(&problem)?.passed);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod compare;
+mod engine;
+mod error;
+pub mod extract;
+mod judge;
+pub mod problem;
+pub mod runtime;
+mod verdict;
+
+pub use engine::EngineOptions;
+pub use error::{ErrorKind, SandboxError};
+pub use judge::{ProgramRun, Sandbox};
+pub use problem::{CallCase, Compare, Limits, Problem, StdioCase, Tests};
+pub use verdict::{CaseResult, Status, Verdict};
