@@ -367,6 +367,12 @@ def convert_args(fn, args, kwargs):
     return list(bound.args), dict(bound.kwargs)
 
 
+def returns_nodes(fn):
+    annotation = getattr(fn, "__annotations__", {}).get("return")
+    text = annotation if isinstance(annotation, str) else repr(annotation)
+    return "ListNode" in text or "TreeNode" in text
+
+
 def call(request):
     namespace = SOLUTION.get("globals")
     if namespace is None:
@@ -379,6 +385,8 @@ def call(request):
         if request.get("convert"):
             args, kwargs = convert_args(fn, args, kwargs)
         value = fn(*args, **kwargs)
+        if value is None and request.get("convert") and returns_nodes(fn):
+            value = []  # LeetCode writes an empty linked list or tree as []
         return {"status": "ok", "value": encode(value)}
     except BaseException as exc:  # noqa: BLE001
         return failure("runtime_error", exc)

@@ -23,6 +23,8 @@ const TICK: Duration = Duration::from_millis(2);
 pub const WASM_STACK_BYTES: usize = 512 << 20;
 /// Native stack of the threads that run guests.
 pub const WORKER_STACK_BYTES: usize = WASM_STACK_BYTES + (64 << 20);
+/// Extra room in the stdout pipe beyond the output cap.
+const OUTPUT_SLACK_BYTES: usize = 1 << 20;
 /// Largest request or response crossing the host boundary.
 const MAX_MESSAGE_BYTES: usize = 64 << 20;
 
@@ -129,6 +131,20 @@ pub(crate) enum Reply {
 impl Run {
     pub(crate) fn stdout(&self) -> Vec<u8> {
         self.stdout.contents().to_vec()
+    }
+
+    /// Output over the cap overrides whatever else happened (the guest may have seen EIO).
+    pub(crate) fn output_verdict(&self, result: Result<(), Failure>) -> Result<(), Failure> {
+        let over_cap = self.stdout.contents().len() > self.stdout_cap;
+        let refused_write = matches!(&result, Err(f) if f.status == Status::RuntimeError
+            && f.detail.contains("[Errno 29]"));
+        if over_cap || refused_write {
+            return Err(Failure::new(
+                Status::OutputLimit,
+                format!("output exceeded {} KiB", self.stdout_cap >> 10),
+            ));
+        }
+        result
     }
 
     pub(crate) fn stderr_tail(&self) -> String {
@@ -369,7 +385,10 @@ impl GuestEngine {
     pub(crate) fn start(&self, stdin: &[u8], limits: &Limits, seed: u64) -> Result<Run, Failure> {
         let output_cap =
             usize::try_from(limits.output_kb.saturating_mul(1024)).unwrap_or(usize::MAX);
-        let stdout = MemoryOutputPipe::new(output_cap);
+        // Slack beyond the cap so an overflow is measured on the host, not guessed from the
+        // guest's I/O error; a single write larger than the slack still fails (EIO) and is
+        // recognised in `output_verdict`.
+        let stdout = MemoryOutputPipe::new(output_cap.saturating_add(OUTPUT_SLACK_BYTES));
         let stderr = MemoryOutputPipe::new(64 << 10);
         let random: Vec<u8> = (0..64u64)
             .flat_map(|i| {

@@ -73,7 +73,8 @@ impl Sandbox {
                 match self.engine.start(stdin.as_bytes(), limits, 0) {
                     Err(f) => (f.status, Some(f.detail), Vec::new(), String::new()),
                     Ok(mut run) => {
-                        let outcome = run_main(&mut run, code);
+                        let finished = run_main(&mut run, code);
+                        let outcome = run.output_verdict(finished);
                         let (status, detail) = match outcome {
                             Ok(()) => (Status::Pass, None),
                             Err(f) => (f.status, Some(f.detail)),
@@ -261,7 +262,7 @@ impl Outcome {
     }
 
     fn from_run(result: Result<(), Failure>, run: &Run) -> Outcome {
-        let (status, detail) = match result {
+        let (status, detail) = match run.output_verdict(result) {
             Ok(()) => (Status::Pass, None),
             Err(failure) => (failure.status, Some(failure.detail)),
         };

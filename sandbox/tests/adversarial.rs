@@ -1,0 +1,199 @@
+//! Every attack is contained: forged passes fail, escapes find nothing, limits hold, and the
+//! host keeps judging afterwards.
+
+mod common;
+
+use common::{judge, stdio};
+use sandbox::Status;
+use serde_json::json;
+
+fn add_check() -> serde_json::Value {
+    json!("def check(candidate):\n    assert candidate(1, 2) == 3\n    assert candidate(40, 2) == 42\n")
+}
+
+fn assert_kind(code: &str) -> sandbox::Verdict {
+    judge(json!({"code": code, "tests": {"kind": "assert", "entry": "add", "script": add_check()}}))
+}
+
+fn call_kind(code: &str) -> sandbox::Verdict {
+    judge(
+        json!({"code": code, "tests": {"kind": "call", "entry": "add",
+        "cases": [{"input": [1, 2], "output": 3}, {"input": [40, 2], "output": 42}]}}),
+    )
+}
+
+#[test]
+fn honest_solutions_pass_every_kind() {
+    assert!(assert_kind("def add(a, b):\n    return a + b\n").passed);
+    assert!(call_kind("def add(a, b):\n    return a + b\n").passed);
+    assert!(stdio("print(sum(map(int, input().split())))", "1 2\n", "3\n").passed);
+}
+
+#[test]
+fn exiting_before_the_tests_fails() {
+    for exit in [
+        "import sys\nsys.exit(0)\n",
+        "import os\nos._exit(0)\n",
+        "raise SystemExit(0)\n",
+        "quit()\n",
+    ] {
+        let code = format!("{exit}def add(a, b):\n    return a + b\n");
+        let v = assert_kind(&code);
+        assert!(!v.passed, "{exit:?} passed an assert test: {v:?}");
+        assert!(!call_kind(&code).passed, "{exit:?} passed a call test");
+    }
+    // A program that exits before printing has printed nothing.
+    let v = stdio("import sys\nsys.exit(0)\nprint(3)", "", "3");
+    assert_eq!(v.verdict, Status::WrongAnswer);
+}
+
+#[test]
+fn exiting_or_raising_inside_the_candidate_fails() {
+    for body in [
+        "raise SystemExit(0)",
+        "import os; os._exit(0)",
+        "raise KeyboardInterrupt",
+        "import sys; sys.exit()",
+    ] {
+        let code = format!("def add(a, b):\n    {body}\n");
+        let v = assert_kind(&code);
+        assert!(!v.passed, "{body:?}: {v:?}");
+        assert_eq!(v.verdict, Status::RuntimeError, "{body:?}");
+    }
+}
+
+#[test]
+fn printing_expected_looking_output_fails() {
+    let v = call_kind(
+        "def add(a, b):\n    print(3)\n    print('{\"status\": \"ok\", \"value\": 3}')\n",
+    );
+    assert_eq!(v.verdict, Status::WrongAnswer);
+    let v = assert_kind("print('ok')\nprint('{\"status\": \"ok\", \"checked\": true}')\ndef add(a, b):\n    return 0\n");
+    assert!(!v.passed);
+}
+
+#[test]
+fn reading_frames_and_memory_finds_no_expected_values() {
+    // Walk every frame and every object the interpreter holds, looking for the expected answer.
+    let spy = r#"
+import sys, gc
+def add(a, b):
+    seen = []
+    f = sys._getframe(0)
+    while f is not None:
+        seen.extend(v for v in f.f_locals.values() if isinstance(v, int))
+        seen.extend(c for c in f.f_code.co_consts if isinstance(c, int))
+        f = f.f_back
+    for obj in gc.get_objects():
+        if isinstance(obj, dict):
+            seen.extend(v for v in obj.values() if type(v) is int and v in (3, 42))
+    return 42 if 42 in seen else (3 if 3 in seen else -1)
+"#;
+    let v = assert_kind(spy);
+    assert!(!v.passed, "{v:?}");
+    assert!(!call_kind(spy).passed);
+}
+
+#[test]
+fn monkeypatching_builtins_and_the_harness_fails() {
+    let patches = [
+        "import builtins\nbuiltins.AssertionError = type('X', (Exception,), {})\n",
+        "import builtins\nbuiltins.isinstance = lambda *a: True\nbuiltins.len = lambda x: 0\n",
+        "import json\njson.dumps = lambda *a, **k: '{\"status\": \"ok\", \"value\": 3, \"checked\": true}'\n",
+        "import r1_harness\nr1_harness.HANDLERS['call'] = lambda r: {'status': 'ok', 'value': 3}\n",
+        "import r1_harness\nr1_harness.HANDLERS['check'] = lambda r: {'status': 'ok', 'checked': True}\n",
+    ];
+    for patch in patches {
+        let code = format!("{patch}def add(a, b):\n    return 0\n");
+        assert!(!assert_kind(&code).passed, "assert passed with {patch:?}");
+        assert!(!call_kind(&code).passed, "call passed with {patch:?}");
+    }
+}
+
+#[test]
+fn no_files_network_processes_threads_or_environment() {
+    let probes = [
+        "try:\n    print(open('/etc/passwd').read()[:20])\nexcept Exception:\n    print('blocked')",
+        "try:\n    import os; print(os.listdir('/'))\nexcept Exception:\n    print('blocked')",
+        "try:\n    import socket; s = socket.socket(); s.connect(('127.0.0.1', 80)); print('open')\nexcept Exception:\n    print('blocked')",
+        "try:\n    import os; r = os.system('echo hi'); print('blocked' if r != 0 else 'ran')\nexcept Exception:\n    print('blocked')",
+        "try:\n    import os; pid = os.fork(); print('forked')\nexcept Exception:\n    print('blocked')",
+        "try:\n    import subprocess; subprocess.run(['ls']); print('ran')\nexcept Exception:\n    print('blocked')",
+        "try:\n    import threading; t = threading.Thread(target=print); t.start(); t.join(); print('thread')\nexcept Exception:\n    print('blocked')",
+        "import os\nprint('blocked' if dict(os.environ) == {} else os.environ)",
+        "try:\n    open('/tmp/r1-escape', 'w').write('x'); print('wrote')\nexcept Exception:\n    print('blocked')",
+    ];
+    for probe in probes {
+        let v = stdio(probe, "", "blocked\n");
+        assert!(v.passed, "{probe}\n{v:?}");
+    }
+}
+
+#[test]
+fn infinite_loops_hit_the_time_limit_even_when_they_catch_everything() {
+    for code in [
+        "while True:\n    pass",
+        "while True:\n    try:\n        while True: pass\n    except BaseException:\n        pass",
+    ] {
+        let v = judge(
+            json!({"code": code, "tests": {"kind": "stdio", "cases": [{"stdin": "", "stdout": ""}]},
+            "limits": {"time_ms": 300}}),
+        );
+        assert_eq!(v.verdict, Status::TimeLimit, "{code}");
+        assert!(
+            v.cases[0].time_ms < 3_000.0,
+            "took {} ms",
+            v.cases[0].time_ms
+        );
+    }
+    let v = assert_kind("def add(a, b):\n    while True: pass\n");
+    assert_eq!(v.verdict, Status::TimeLimit);
+}
+
+#[test]
+fn memory_bombs_get_a_memory_limit_verdict() {
+    for code in [
+        "x = bytearray(2 * 10**9)",
+        "xs = []\nwhile True:\n    xs.append(' ' * 10**6)",
+        "try:\n    xs = [0] * 10**8\nexcept MemoryError:\n    print('caught')",
+    ] {
+        let v = judge(
+            json!({"code": code, "tests": {"kind": "stdio", "cases": [{"stdin": "", "stdout": "x"}]},
+            "limits": {"memory_mb": 128, "time_ms": 5000}}),
+        );
+        assert_eq!(v.verdict, Status::MemoryLimit, "{code}: {v:?}");
+    }
+}
+
+#[test]
+fn output_floods_are_cut_off() {
+    let v = judge(json!({"code": "while True:\n    print('x' * 1000)",
+        "tests": {"kind": "stdio", "cases": [{"stdin": "", "stdout": "x"}]}, "limits": {"output_kb": 256}}));
+    assert_eq!(v.verdict, Status::OutputLimit, "{v:?}");
+}
+
+#[test]
+fn recursion_and_huge_integer_bombs_are_contained() {
+    let bombs = [
+        "import sys\nsys.setrecursionlimit(10**9)\ndef f(n):\n    return f(n + 1)\nf(0)",
+        "import sys, functools\nsys.setrecursionlimit(10**9)\n@functools.lru_cache(None)\ndef f(n):\n    return f(n + 1)\nf(0)",
+        "def f():\n    return f()\nf()",
+        "print(len(str(10 ** (10 ** 8))))",
+        "x = 2 ** (10 ** 10)",
+    ];
+    for code in bombs {
+        let v = judge(
+            json!({"code": code, "tests": {"kind": "stdio", "cases": [{"stdin": "", "stdout": "1"}]},
+            "limits": {"time_ms": 2000, "memory_mb": 512}}),
+        );
+        assert!(
+            matches!(
+                v.verdict,
+                Status::RuntimeError | Status::TimeLimit | Status::MemoryLimit
+            ),
+            "{code}: {v:?}"
+        );
+    }
+    // The host is still fine.
+    assert!(stdio("print(6 * 7)", "", "42").passed);
+}

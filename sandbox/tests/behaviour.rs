@@ -1,0 +1,186 @@
+//! Semantics of the three test kinds, comparison rules, verdict details and deep recursion.
+
+mod common;
+
+use common::{judge, stdio};
+use sandbox::{EngineOptions, Sandbox, SandboxError, Status};
+use serde_json::json;
+
+#[test]
+fn memoized_recursion_reaches_depth_10000_and_plain_recursion_100000() {
+    let lru = "import sys\nfrom functools import lru_cache\nsys.setrecursionlimit(10**6)\n@lru_cache(maxsize=None)\ndef f(n):\n    return 0 if n == 0 else f(n - 1) + 1\nprint(f(int(input())))\n";
+    let plain = "import sys\nsys.setrecursionlimit(10**6)\ndef g(n):\n    return 0 if n == 0 else g(n - 1) + 1\nprint(g(int(input())))\n";
+    for (code, depth) in [(lru, 10_000), (lru, 15_000), (plain, 100_000)] {
+        let v = judge(json!({"code": code, "tests": {"kind": "stdio",
+            "cases": [{"stdin": depth.to_string(), "stdout": depth.to_string()}]},
+            "limits": {"time_ms": 10000, "memory_mb": 1024}}));
+        assert!(v.passed, "depth {depth}: {v:?}");
+    }
+    // A memoized DFS as a LeetCode call-kind solution, 10,000 deep.
+    let dfs = "class Solution:\n    def depth(self, n: int) -> int:\n        @cache\n        def go(i):\n            return 0 if i == n else 1 + go(i + 1)\n        sys.setrecursionlimit(10**6)\n        return go(0)\n";
+    let v = judge(
+        json!({"code": dfs, "tests": {"kind": "call", "entry": "Solution().depth",
+        "cases": [{"input": [10000], "output": 10000}]}, "limits": {"time_ms": 10000}}),
+    );
+    assert!(v.passed, "{v:?}");
+}
+
+#[test]
+fn leetcode_linked_lists_and_trees_convert_from_lists() {
+    let code = r#"
+class Solution:
+    def reverseList(self, head: Optional[ListNode]) -> Optional[ListNode]:
+        prev = None
+        while head:
+            head.next, prev, head = prev, head, head.next
+        return prev
+
+    def invertTree(self, root: Optional[TreeNode]) -> Optional[TreeNode]:
+        if root:
+            root.left, root.right = self.invertTree(root.right), self.invertTree(root.left)
+        return root
+"#;
+    let v = judge(
+        json!({"code": code, "tests": {"kind": "call", "entry": "reverseList",
+        "cases": [{"input": [[1, 2, 3]], "output": [3, 2, 1]}, {"input": [[]], "output": []}]}}),
+    );
+    assert!(v.passed, "{v:?}");
+    let v = judge(
+        json!({"code": code, "tests": {"kind": "call", "entry": "Solution().invertTree",
+        "cases": [{"input": [[4, 2, 7, 1, 3, 6, 9]], "output": [4, 7, 2, 9, 6, 3, 1]}]}}),
+    );
+    assert!(v.passed, "{v:?}");
+}
+
+#[test]
+fn call_results_compare_with_python_semantics() {
+    let code = "def f(kind):\n    return {'tuple': (1, 2), 'float': 0.1 + 0.2, 'set': {3, 1, 2}, 'big': 2**100, 'dict': {1: 'a'}, 'bool': True}[kind]\n";
+    let cases = json!([
+        {"input": ["tuple"], "output": [1, 2]},
+        {"input": ["float"], "output": 0.3},
+        {"input": ["set"], "output": [1, 2, 3]},
+        {"input": ["big"], "output": {"$int": "1267650600228229401496703205376"}},
+        {"input": ["dict"], "output": {"$dict": [[1, "a"]]}},
+        {"input": ["bool"], "output": true}
+    ]);
+    let v = judge(json!({"code": code, "tests": {"kind": "call", "entry": "f", "cases": cases}}));
+    assert!(v.passed, "{v:?}");
+    let v = judge(
+        json!({"code": "def f():\n    return [3, 1, 2]\n", "tests": {"kind": "call", "entry": "f",
+        "cases": [{"input": [], "output": [1, 2, 3]}]}, "compare": {"unordered": true}}),
+    );
+    assert!(v.passed);
+    let v = judge(
+        json!({"code": "def f():\n    return [3, 1, 2]\n", "tests": {"kind": "call", "entry": "f",
+        "cases": [{"input": [], "output": [1, 2, 3]}]}}),
+    );
+    assert_eq!(v.verdict, Status::WrongAnswer);
+    assert!(v.cases[0]
+        .detail
+        .as_deref()
+        .unwrap()
+        .contains("expected [1,2,3]"));
+}
+
+#[test]
+fn stdio_is_token_wise_case_sensitive_and_float_tolerant() {
+    assert!(stdio("print('1   2\\n3  ')", "", "1 2 3").passed);
+    assert!(stdio("print(1/3)", "", "0.333333").passed);
+    assert!(!stdio("print('YES')", "", "yes").passed);
+    assert!(!stdio("print(1, 2)", "", "1 2 3").passed);
+    let v = stdio("print(4)", "", "5");
+    assert_eq!(
+        v.cases[0].detail.as_deref(),
+        Some("token 1: expected `5`, got `4`")
+    );
+}
+
+#[test]
+fn errors_carry_the_traceback_tail_and_compile_errors_are_their_own_verdict() {
+    let v = stdio("def f(:\n  pass", "", "");
+    assert_eq!(v.verdict, Status::CompileError);
+    let v = stdio("x = [1]\nprint(x[5])", "", "");
+    assert_eq!(v.verdict, Status::RuntimeError);
+    assert!(
+        v.cases[0].detail.as_deref().unwrap().contains("IndexError"),
+        "{v:?}"
+    );
+}
+
+#[test]
+fn completions_are_taken_from_their_last_python_block() {
+    let completion = "First try:\n```python\nprint(0)\n```\nBetter:\n```python\nprint(int(input()) * 2)\n```\nDone.";
+    let v = judge(
+        json!({"code": completion, "tests": {"kind": "stdio", "cases": [{"stdin": "21", "stdout": "42"}]}}),
+    );
+    assert!(v.passed);
+    assert_eq!(v.extracted, "fenced");
+}
+
+#[test]
+fn tests_do_not_share_state_and_runs_are_deterministic() {
+    let code = "import random\nimport builtins\nbuiltins.counter = getattr(builtins, 'counter', 0) + 1\nprint(builtins.counter, random.random())";
+    let cases: Vec<_> = (0..4)
+        .map(|_| json!({"stdin": "", "stdout": "x"}))
+        .collect();
+    let first = judge(json!({"code": code, "tests": {"kind": "stdio", "cases": cases}}));
+    let second = judge(json!({"code": code, "tests": {"kind": "stdio", "cases": cases}}));
+    let outputs = |v: &sandbox::Verdict| -> Vec<String> {
+        v.cases.iter().map(|c| c.detail.clone().unwrap()).collect()
+    };
+    // Every test sees a fresh interpreter: the counter is always 1.
+    assert!(
+        outputs(&first).iter().all(|d| d.contains("got `1`")),
+        "{first:?}"
+    );
+    assert_eq!(outputs(&first), outputs(&second));
+}
+
+#[test]
+fn bad_problems_get_clear_errors() {
+    let sandbox = common::sandbox();
+    let p = common::problem(
+        json!({"language": "cpp", "code": "", "tests": {"kind": "stdio", "cases": [{"stdout": ""}]}}),
+    );
+    assert!(matches!(
+        sandbox.judge(&p),
+        Err(SandboxError::UnsupportedLanguage(_))
+    ));
+    let p = common::problem(json!({"code": "", "tests": {"kind": "stdio", "cases": []}}));
+    assert!(matches!(sandbox.judge(&p), Err(SandboxError::NoTests)));
+    let p = common::problem(
+        json!({"code": "", "tests": {"kind": "stdio", "cases": [{"stdout": ""}]}, "limits": {"time_ms": 0}}),
+    );
+    assert!(matches!(
+        sandbox.judge(&p),
+        Err(SandboxError::InvalidLimits(_))
+    ));
+    assert!(serde_json::from_value::<sandbox::Problem>(
+        json!({"code": "", "tests": {"kind": "nope"}})
+    )
+    .is_err());
+}
+
+#[test]
+fn fuel_budgets_give_load_independent_time_limits() {
+    let sandbox = Sandbox::new(
+        EngineOptions {
+            fuel: true,
+            ..Default::default()
+        },
+        1,
+    )
+    .expect("fuel engine");
+    let loop_code = "s = 0\nfor i in range(10**6):\n    s += i\nprint(s)";
+    let p = |fuel: u64| {
+        common::problem(json!({"code": loop_code, "tests": {"kind": "stdio",
+        "cases": [{"stdin": "", "stdout": "499999500000"}]}, "limits": {"fuel": fuel, "time_ms": 60000}}))
+    };
+    let rich = sandbox.judge(&p(u64::MAX / 2)).unwrap();
+    assert!(rich.passed, "{rich:?}");
+    let used = rich.cases[0].fuel.expect("fuel reported");
+    let again = sandbox.judge(&p(u64::MAX / 2)).unwrap();
+    assert_eq!(again.cases[0].fuel, Some(used), "fuel use is deterministic");
+    let poor = sandbox.judge(&p(used / 2)).unwrap();
+    assert_eq!(poor.verdict, Status::TimeLimit);
+}
