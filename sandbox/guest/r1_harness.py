@@ -45,8 +45,8 @@ import collections, heapq, bisect, itertools, functools, math, string, operator,
 import random, copy, sys
 inf = float('inf')
 """
-# The prelude compiled once before the snapshot.
-PRELUDE_CODE = []
+# The prelude's names, computed once before the snapshot; each namespace starts as a copy.
+PRELUDE_NAMES = {}
 DEFAULT_RECURSION_LIMIT = 50_000
 ERROR_LINES = 8
 
@@ -148,8 +148,8 @@ def initialize():
         sys.path_importer_cache.clear()
     for name in PRELOADED:
         __import__(name)
-    PRELUDE_CODE.append(compile(PRELUDE, "<prelude>", "exec"))
-    exec(PRELUDE_CODE[0], {})
+    exec(compile(PRELUDE, "<prelude>", "exec"), PRELUDE_NAMES)
+    del PRELUDE_NAMES["__builtins__"]
     compile("def f(x):\n    return [i * i for i in range(x)]\n", "<warm-up>", "exec")
     sys.setrecursionlimit(DEFAULT_RECURSION_LIMIT)
     if hasattr(sys, "set_int_max_str_digits"):
@@ -321,15 +321,19 @@ def run_main(request):
 SOLUTION = {}
 
 
+def fresh_namespace(name):
+    """Module globals with the prelude's names, as LeetCode-style code expects them."""
+    namespace = dict(PRELUDE_NAMES)
+    namespace.update(__name__=name, __builtins__=builtins, ListNode=ListNode, TreeNode=TreeNode)
+    return namespace
+
+
 def load(request):
     """call/assert: execute the solution module once; later requests call into it."""
     code, error = compile_solution(request["code"])
     if error is not None:
         return error
-    namespace = {"__name__": "solution", "__builtins__": builtins,
-                 "ListNode": ListNode, "TreeNode": TreeNode}
-    exec(PRELUDE_CODE[0], namespace)
-    namespace["ListNode"], namespace["TreeNode"] = ListNode, TreeNode
+    namespace = fresh_namespace("solution")
     try:
         exec(code, namespace)
     except BaseException as exc:  # noqa: BLE001
@@ -434,10 +438,8 @@ def check(request):
         code = compile(script, "<check>", "exec", dont_inherit=True)
     except SyntaxError as exc:
         return failure("harness_error", exc)
-    namespace = {"__name__": "check", "__builtins__": builtins,
-                 "ListNode": ListNode, "TreeNode": TreeNode}
+    namespace = fresh_namespace("check")
     try:
-        exec(PRELUDE_CODE[0], namespace)
         exec(code, namespace)
         for name in referenced_names(code):
             if name not in namespace and not hasattr(builtins, name):
