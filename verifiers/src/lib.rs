@@ -11,6 +11,8 @@
 //! free of global state, and `Send + Sync`: call it from any thread.
 
 pub mod extract;
+pub mod format;
+pub mod language;
 pub mod math;
 mod verdict;
 
