@@ -33,6 +33,8 @@ pub struct Component {
     /// The unweighted value; `None` unless scored.
     pub value: Option<f64>,
     pub reason: String,
+    /// Time this reward took (0 when skipped or cached).
+    pub millis: f64,
 }
 
 /// A sample's total (weighted sum of the scored components) and its breakdown.
@@ -167,9 +169,11 @@ impl Bus {
             tasks.spawn(async move {
                 let hit = key.and_then(|k| cache.lock().ok().and_then(|c| c.get(&k).cloned()));
                 if let Some(hit) = hit {
-                    return (index, Ok(hit));
+                    return (index, Ok(hit), 0.0);
                 }
+                let started = std::time::Instant::now();
                 let result = run_one(reward, sample, timeout).await;
+                let millis = started.elapsed().as_secs_f64() * 1e3;
                 if let (Some(key), Ok(score)) = (key, &result) {
                     if let Ok(mut cache) = cache.lock() {
                         if cache.len() >= CACHE_CAPACITY {
@@ -178,13 +182,13 @@ impl Bus {
                         cache.insert(key, score.clone());
                     }
                 }
-                (index, result)
+                (index, result, millis)
             });
         }
-        let mut results: HashMap<usize, Result<Option<Score>, RewardError>> = HashMap::new();
+        let mut results: HashMap<usize, (Result<Option<Score>, RewardError>, f64)> = HashMap::new();
         while let Some(joined) = tasks.join_next().await {
-            if let Ok((index, result)) = joined {
-                results.insert(index, result);
+            if let Ok((index, result, millis)) = joined {
+                results.insert(index, (result, millis));
             }
         }
         let mut total = 0.0;
@@ -193,7 +197,11 @@ impl Bus {
             .iter()
             .enumerate()
             .map(|(index, entry)| {
-                let (outcome, value, reason) = match results.remove(&index) {
+                let (result, millis) = match results.remove(&index) {
+                    Some((result, millis)) => (Some(result), millis),
+                    None => (None, 0.0),
+                };
+                let (outcome, value, reason) = match result {
                     None if !applies(&entry.tasks, &sample) => {
                         (Outcome::Skipped, None, "not routed to this task".to_owned())
                     }
@@ -214,6 +222,7 @@ impl Bus {
                     outcome,
                     value,
                     reason,
+                    millis,
                 }
             })
             .collect();

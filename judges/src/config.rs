@@ -133,9 +133,11 @@ impl TryFrom<RawSpec> for RewardSpec {
                     cache_tokens: raw.cache_tokens.ok_or_else(|| missing("cache_tokens"))?,
                 }
             }
-            other => return Err(format!(
+            other => {
+                return Err(format!(
                 "reward {name:?}: unknown kind {other:?} (math, code, format, language, overlong)"
-            )),
+            ))
+            }
         };
         Ok(RewardSpec {
             name: raw.name,

@@ -16,6 +16,7 @@
 mod bus;
 pub mod config;
 mod error;
+pub mod http;
 pub mod reward;
 
 pub use bus::{Bus, Component, Outcome, Rewarded};

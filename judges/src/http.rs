@@ -1,0 +1,504 @@
+//! `r1-reward`'s HTTP surface (axum): OpenRLHF's `/get_reward`, the native `/v1/reward`, a
+//! SandboxFusion-compatible `/run_code`, `/health`, `/metrics` and `/openapi.json`.
+
+use crate::bus::{Bus, Outcome, Rewarded};
+use crate::reward::Sample;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+use tokio::sync::Semaphore;
+
+/// Server limits.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerLimits {
+    pub max_body_bytes: usize,
+    /// Requests handled at once; more get 429.
+    pub max_concurrent: usize,
+    /// Samples in one request.
+    pub max_batch: usize,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        ServerLimits {
+            max_body_bytes: 64 << 20,
+            max_concurrent: 256,
+            max_batch: 65_536,
+        }
+    }
+}
+
+/// Shared state: the bus appears once it is built (`/health` answers 503 until then).
+pub struct AppState {
+    bus: OnceLock<Arc<Bus>>,
+    sandbox: OnceLock<Arc<sandbox::Sandbox>>,
+    permits: Semaphore,
+    limits: ServerLimits,
+    metrics: Metrics,
+}
+
+impl AppState {
+    pub fn new(limits: ServerLimits) -> Arc<AppState> {
+        Arc::new(AppState {
+            bus: OnceLock::new(),
+            sandbox: OnceLock::new(),
+            permits: Semaphore::new(limits.max_concurrent),
+            limits,
+            metrics: Metrics::new(),
+        })
+    }
+
+    /// Mark the server ready.
+    pub fn set_ready(&self, bus: Arc<Bus>, sandbox: Option<Arc<sandbox::Sandbox>>) {
+        let _ = self.bus.set(bus);
+        if let Some(sandbox) = sandbox {
+            let _ = self.sandbox.set(sandbox);
+        }
+    }
+}
+
+struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    request_seconds: HistogramVec,
+    reward_seconds: HistogramVec,
+    reward_outcomes: IntCounterVec,
+}
+
+impl Metrics {
+    fn new() -> Metrics {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new("r1_requests_total", "HTTP requests by endpoint and status"),
+            &["endpoint", "status"],
+        )
+        .expect("metric");
+        let buckets = vec![
+            0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+            30.0,
+        ];
+        let request_seconds = HistogramVec::new(
+            HistogramOpts::new("r1_request_seconds", "HTTP request latency")
+                .buckets(buckets.clone()),
+            &["endpoint"],
+        )
+        .expect("metric");
+        let reward_seconds = HistogramVec::new(
+            HistogramOpts::new("r1_reward_seconds", "Latency of each reward per sample")
+                .buckets(buckets),
+            &["reward"],
+        )
+        .expect("metric");
+        let reward_outcomes = IntCounterVec::new(
+            Opts::new(
+                "r1_reward_outcomes_total",
+                "Reward outcomes (scored, skipped, timed_out, failed)",
+            ),
+            &["reward", "outcome"],
+        )
+        .expect("metric");
+        for metric in [
+            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(request_seconds.clone()),
+            Box::new(reward_seconds.clone()),
+            Box::new(reward_outcomes.clone()),
+        ] {
+            registry.register(metric).expect("unique metric");
+        }
+        Metrics {
+            registry,
+            requests,
+            request_seconds,
+            reward_seconds,
+            reward_outcomes,
+        }
+    }
+
+    fn observe(&self, results: &[Rewarded]) {
+        for rewarded in results {
+            for c in &rewarded.components {
+                let outcome = match c.outcome {
+                    Outcome::Scored => "scored",
+                    Outcome::Skipped => "skipped",
+                    Outcome::TimedOut => "timed_out",
+                    Outcome::Failed => "failed",
+                };
+                self.reward_outcomes
+                    .with_label_values(&[&c.name, outcome])
+                    .inc();
+                if c.outcome != Outcome::Skipped && c.millis > 0.0 {
+                    self.reward_seconds
+                        .with_label_values(&[&c.name])
+                        .observe(c.millis / 1e3);
+                }
+            }
+        }
+    }
+}
+
+/// One error type for every endpoint, mapped to a status code and a JSON body.
+#[derive(Debug)]
+pub enum ApiError {
+    BadRequest(String),
+    TooBusy,
+    NotReady,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, message) = match self {
+            ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
+            ApiError::TooBusy => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many concurrent requests".into(),
+            ),
+            ApiError::NotReady => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the reward bus is starting".into(),
+            ),
+        };
+        (status, Json(json!({"error": message}))).into_response()
+    }
+}
+
+/// The router; testable without a socket, served by `r1-reward` on one.
+pub fn app(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/get_reward", post(get_reward))
+        .route("/v1/reward", post(native_reward))
+        .route("/run_code", post(run_code))
+        .route("/health", get(health))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+        .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))
+        .with_state(state)
+}
+
+/// Parse a JSON body ourselves so every malformed body gets the same clear 400.
+fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::BadRequest(format!("invalid request body: {e}")))
+}
+
+fn ready(state: &AppState) -> Result<Arc<Bus>, ApiError> {
+    state.bus.get().cloned().ok_or(ApiError::NotReady)
+}
+
+async fn timed<F, T>(state: &AppState, endpoint: &str, work: F) -> Result<T, ApiError>
+where
+    F: std::future::Future<Output = Result<T, ApiError>>,
+{
+    let Ok(_permit) = state.permits.try_acquire() else {
+        state
+            .metrics
+            .requests
+            .with_label_values(&[endpoint, "429"])
+            .inc();
+        return Err(ApiError::TooBusy);
+    };
+    let started = Instant::now();
+    let result = work.await;
+    let status = if result.is_ok() { "200" } else { "4xx" };
+    state
+        .metrics
+        .requests
+        .with_label_values(&[endpoint, status])
+        .inc();
+    state
+        .metrics
+        .request_seconds
+        .with_label_values(&[endpoint])
+        .observe(started.elapsed().as_secs_f64());
+    result
+}
+
+#[derive(Deserialize)]
+struct OpenRlhfRequest {
+    query: Vec<String>,
+    #[serde(default)]
+    prompts: Vec<String>,
+    #[serde(default)]
+    labels: Vec<Value>,
+}
+
+/// End-of-text tokens a decoded OpenRLHF query may end with.
+const END_TOKENS: [&str; 5] = [
+    "<|endoftext|>",
+    "<|im_end|>",
+    "</s>",
+    "<｜end▁of▁sentence｜>",
+    "<|eot_id|>",
+];
+
+fn response_of(query: &str, prompt: &str) -> String {
+    let mut response = query.strip_prefix(prompt).unwrap_or(query).trim_end();
+    while let Some(stripped) = END_TOKENS.iter().find_map(|t| response.strip_suffix(t)) {
+        response = stripped.trim_end();
+    }
+    response.to_owned()
+}
+
+fn sample_from_label(prompt: String, completion: String, label: Value) -> Result<Sample, String> {
+    let mut sample = Sample {
+        prompt,
+        completion,
+        ..Default::default()
+    };
+    match label {
+        Value::Null => {}
+        Value::String(answer) if answer.is_empty() => {}
+        Value::String(answer) => {
+            sample.task = Some("math".into());
+            sample.answer = Some(answer);
+        }
+        Value::Number(n) => {
+            sample.task = Some("math".into());
+            sample.answer = Some(n.to_string());
+        }
+        Value::Object(mut fields) => {
+            if let Some(tests) = fields.remove("tests") {
+                sample.tests =
+                    Some(serde_json::from_value(tests).map_err(|e| format!("label tests: {e}"))?);
+                sample.task = Some("code".into());
+            }
+            if let Some(limits) = fields.remove("limits") {
+                sample.limits =
+                    Some(serde_json::from_value(limits).map_err(|e| format!("label limits: {e}"))?);
+            }
+            for key in ["answer", "ground_truth"] {
+                if let Some(answer) = fields.remove(key) {
+                    sample.answer = Some(match answer {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    });
+                    sample.task.get_or_insert_with(|| "math".into());
+                }
+            }
+            if let Some(Value::String(task)) = fields.remove("task") {
+                sample.task = Some(task);
+            }
+            if let Some(Value::String(language)) = fields.remove("language") {
+                sample.language = Some(language);
+            }
+        }
+        other => {
+            return Err(format!(
+                "a label must be a string or an object, not {other}"
+            ))
+        }
+    }
+    Ok(sample)
+}
+
+async fn get_reward(
+    State(state): State<Arc<AppState>>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let work = async {
+        let bus = ready(&state)?;
+        let request: OpenRlhfRequest = parse(&body)?;
+        let n = request.query.len();
+        if n > state.limits.max_batch {
+            return Err(ApiError::BadRequest(format!(
+                "batch of {n} exceeds the limit of {}",
+                state.limits.max_batch
+            )));
+        }
+        for (field, len) in [
+            ("prompts", request.prompts.len()),
+            ("labels", request.labels.len()),
+        ] {
+            if len != 0 && len != n {
+                return Err(ApiError::BadRequest(format!(
+                    "{field} has {len} items, query has {n}"
+                )));
+            }
+        }
+        let mut samples = Vec::with_capacity(n);
+        for (i, query) in request.query.into_iter().enumerate() {
+            let prompt = request.prompts.get(i).cloned().unwrap_or_default();
+            let label = request.labels.get(i).cloned().unwrap_or(Value::Null);
+            let completion = response_of(&query, &prompt);
+            samples.push(
+                sample_from_label(prompt, completion, label)
+                    .map_err(|e| ApiError::BadRequest(format!("item {i}: {e}")))?,
+            );
+        }
+        let results = bus.reward_batch(&samples).await;
+        state.metrics.observe(&results);
+        let rewards: Vec<f64> = results.iter().map(|r| r.total).collect();
+        // `scores` drive OpenRLHF's dynamic filtering and should be in [0, 1]: correctness.
+        let scores: Vec<f64> = results
+            .iter()
+            .map(|r| {
+                r.components
+                    .iter()
+                    .find(|c| {
+                        matches!(c.name.as_str(), "accuracy" | "code")
+                            && c.outcome == Outcome::Scored
+                    })
+                    .and_then(|c| c.value)
+                    .unwrap_or(0.0)
+            })
+            .collect();
+        let mut extra_logs = Map::new();
+        for name in bus.reward_names() {
+            let values: Vec<f64> = results
+                .iter()
+                .map(|r| {
+                    r.components
+                        .iter()
+                        .find(|c| c.name == name)
+                        .and_then(|c| c.value)
+                        .unwrap_or(0.0)
+                })
+                .collect();
+            extra_logs.insert(name.to_owned(), json!(values));
+        }
+        Ok(Json(
+            json!({"rewards": rewards, "scores": scores, "extra_logs": extra_logs}),
+        ))
+    };
+    timed(&state, "get_reward", work).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NativeRequest {
+    items: Vec<Sample>,
+}
+
+async fn native_reward(
+    State(state): State<Arc<AppState>>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let work = async {
+        let bus = ready(&state)?;
+        let request: NativeRequest = parse(&body)?;
+        if request.items.len() > state.limits.max_batch {
+            return Err(ApiError::BadRequest(format!(
+                "batch of {} exceeds the limit of {}",
+                request.items.len(),
+                state.limits.max_batch
+            )));
+        }
+        let results = bus.reward_batch(&request.items).await;
+        state.metrics.observe(&results);
+        Ok(Json(json!({"results": results})))
+    };
+    timed(&state, "v1_reward", work).await
+}
+
+#[derive(Deserialize)]
+struct RunCodeRequest {
+    code: String,
+    #[serde(default = "python")]
+    language: String,
+    #[serde(default)]
+    stdin: String,
+    #[serde(default)]
+    run_timeout: Option<f64>,
+    #[serde(rename = "memory_limit_MB", default)]
+    memory_limit_mb: Option<i64>,
+}
+
+fn python() -> String {
+    "python".into()
+}
+
+/// SandboxFusion's `/run_code` for Python: same request fields and response shape.
+async fn run_code(
+    State(state): State<Arc<AppState>>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let work = async {
+        ready(&state)?;
+        let request: RunCodeRequest = parse(&body)?;
+        if !matches!(request.language.as_str(), "python" | "python3") {
+            return Ok(Json(
+                json!({"status": "SandboxError", "message": format!("language {:?} is not supported (python only)", request.language),
+                "compile_result": null, "run_result": null, "executor_pod_name": null, "files": {}}),
+            ));
+        }
+        let sandbox = state.sandbox.get().cloned().ok_or(ApiError::NotReady)?;
+        let mut limits = sandbox::Limits::default();
+        if let Some(seconds) = request.run_timeout {
+            if !(seconds > 0.0 && seconds <= 600.0) {
+                return Err(ApiError::BadRequest(
+                    "run_timeout must be in (0, 600] seconds".into(),
+                ));
+            }
+            limits.time_ms = (seconds * 1e3).ceil() as u64;
+        }
+        if let Some(mb) = request.memory_limit_mb.filter(|mb| *mb > 0) {
+            limits.memory_mb = (mb as u64).min(4096);
+        }
+        let run = tokio::task::spawn_blocking(move || {
+            sandbox.run_program(&request.code, &request.stdin, &limits)
+        })
+        .await
+        .map_err(|_| ApiError::BadRequest("the run panicked".into()))?;
+        let (run_status, return_code) = match run.status {
+            sandbox::Status::Pass => ("Finished", 0),
+            sandbox::Status::TimeLimit => ("TimeLimitExceeded", -1),
+            _ => ("Finished", 1),
+        };
+        let mut stderr = run.stderr.clone();
+        if let Some(detail) = &run.detail {
+            if !stderr.is_empty() {
+                stderr.push('\n');
+            }
+            stderr.push_str(detail);
+        }
+        Ok(Json(json!({
+            "status": if run.status == sandbox::Status::Pass { "Success" } else { "Failed" },
+            "message": "",
+            "compile_result": null,
+            "run_result": {"status": run_status, "execution_time": run.time_ms / 1e3, "return_code": return_code,
+                           "stdout": run.stdout, "stderr": stderr},
+            "executor_pod_name": null,
+            "files": {}
+        })))
+    };
+    timed(&state, "run_code", work).await
+}
+
+async fn health(State(state): State<Arc<AppState>>) -> Response {
+    match state.bus.get() {
+        Some(_) => (StatusCode::OK, Json(json!({"status": "ok"}))).into_response(),
+        None => ApiError::NotReady.into_response(),
+    }
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    let mut buffer = Vec::new();
+    let encoder = TextEncoder::new();
+    if encoder
+        .encode(&state.metrics.registry.gather(), &mut buffer)
+        .is_err()
+    {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    }
+    (
+        [(header::CONTENT_TYPE, encoder.format_type().to_owned())],
+        buffer,
+    )
+        .into_response()
+}
+
+async fn openapi() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        include_str!("openapi.json"),
+    )
+        .into_response()
+}

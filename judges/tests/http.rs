@@ -1,0 +1,244 @@
+//! `r1-reward`'s HTTP surface against a real server on loopback.
+
+use judges::http::{app, AppState, ServerLimits};
+use judges::{Bus, BusConfig};
+use serde_json::{json, Value};
+use std::sync::{Arc, OnceLock};
+
+fn sandbox() -> Arc<sandbox::Sandbox> {
+    static SANDBOX: OnceLock<Arc<sandbox::Sandbox>> = OnceLock::new();
+    SANDBOX
+        .get_or_init(|| Arc::new(sandbox::Sandbox::new(Default::default(), 2).expect("sandbox")))
+        .clone()
+}
+
+/// Start a server on 127.0.0.1:<free port>; returns its base URL and state.
+async fn serve(limits: ServerLimits, ready: bool) -> (String, Arc<AppState>) {
+    let state = AppState::new(limits);
+    if ready {
+        let bus = Bus::new(&BusConfig::embedded_default(), Some(sandbox())).unwrap();
+        state.set_ready(Arc::new(bus), Some(sandbox()));
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let router = app(state.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (url, state)
+}
+
+async fn post(url: &str, path: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{url}{path}"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_is_503_until_ready() {
+    let (url, state) = serve(ServerLimits::default(), false).await;
+    let status = reqwest::get(format!("{url}/health"))
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 503);
+    let (code, _) = post(&url, "/get_reward", r#"{"query": []}"#).await;
+    assert_eq!(code, 503);
+    state.set_ready(
+        Arc::new(Bus::new(&BusConfig::embedded_default(), Some(sandbox())).unwrap()),
+        None,
+    );
+    assert_eq!(
+        reqwest::get(format!("{url}/health"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openrlhf_protocol() {
+    let (url, _) = serve(ServerLimits::default(), true).await;
+    let (code, body) = post(
+        &url,
+        "/get_reward",
+        r#"{"query": [], "prompts": [], "labels": []}"#,
+    )
+    .await;
+    assert_eq!(code, 200);
+    assert_eq!(body["rewards"], json!([]));
+    assert_eq!(body["scores"], json!([]));
+
+    let prompt = "<|im_start|>user\nWhat is one plus one?<|im_end|>\n<|im_start|>assistant\n";
+    let good = format!("{prompt}<think>We add one and one to get two.</think><answer>\\boxed{{2}}</answer><|im_end|>");
+    let wrong =
+        format!("{prompt}<think>We add them.</think><answer>\\boxed{{3}}</answer><|endoftext|>");
+    let code_label = json!({"task": "code", "tests": {"kind": "call", "entry": "f", "cases": [{"input": [], "output": 1}]}});
+    let code_query = format!(
+        "{prompt}<think>Return one.</think><answer>```python\ndef f():\n    return 1\n```</answer>"
+    );
+    let request = json!({"query": [good, wrong, code_query], "prompts": [prompt, prompt, prompt], "labels": ["2", "2", code_label]});
+    let (code, body) = post(&url, "/get_reward", request.to_string()).await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["rewards"], json!([3.0, 2.0, 3.0]), "{body}");
+    assert_eq!(body["scores"], json!([1.0, 0.0, 1.0]));
+    assert_eq!(body["extra_logs"]["accuracy"], json!([1.0, 0.0, 0.0]));
+    assert_eq!(body["extra_logs"]["format"], json!([1.0, 1.0, 1.0]));
+
+    let (code, body) = post(
+        &url,
+        "/get_reward",
+        r#"{"query": ["a", "b"], "labels": ["1"]}"#,
+    )
+    .await;
+    assert_eq!(code, 400);
+    assert!(body["error"]
+        .as_str()
+        .unwrap()
+        .contains("labels has 1 items"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn native_batch_api_returns_breakdowns() {
+    let (url, _) = serve(ServerLimits::default(), true).await;
+    let request = json!({"items": [
+        {"prompt": "Compute 2+2.", "completion": "<think>Two and two make four.</think><answer>4</answer>", "task": "math", "answer": "4", "language": "en"},
+        {"completion": "no tags", "task": "chat"}
+    ]});
+    let (code, body) = post(&url, "/v1/reward", request.to_string()).await;
+    assert_eq!(code, 200, "{body}");
+    let results = body["results"].as_array().unwrap();
+    assert_eq!(results[0]["total"], 3.0);
+    let format = results[1]["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "format")
+        .unwrap();
+    assert_eq!(format["value"], 0.0);
+    assert!(format["reason"].as_str().unwrap().contains("<think>"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_code_speaks_sandboxfusion() {
+    let (url, _) = serve(ServerLimits::default(), true).await;
+    let (code, body) = post(
+        &url,
+        "/run_code",
+        r#"{"code": "print(input()[::-1])", "language": "python", "stdin": "abc"}"#,
+    )
+    .await;
+    assert_eq!(code, 200);
+    assert_eq!(body["status"], "Success");
+    assert_eq!(body["run_result"]["stdout"], "cba\n");
+    assert_eq!(body["run_result"]["return_code"], 0);
+    let (_, body) = post(
+        &url,
+        "/run_code",
+        r#"{"code": "while True: pass", "run_timeout": 0.3}"#,
+    )
+    .await;
+    assert_eq!(body["run_result"]["status"], "TimeLimitExceeded");
+    let (_, body) = post(&url, "/run_code", r#"{"code": "1/0"}"#).await;
+    assert_eq!(body["status"], "Failed");
+    assert!(body["run_result"]["stderr"]
+        .as_str()
+        .unwrap()
+        .contains("ZeroDivisionError"));
+    let (_, body) = post(
+        &url,
+        "/run_code",
+        r#"{"code": "int main(){}", "language": "cpp"}"#,
+    )
+    .await;
+    assert_eq!(body["status"], "SandboxError");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_4xx_and_the_server_stays_up() {
+    let limits = ServerLimits {
+        max_body_bytes: 1 << 20,
+        max_batch: 1000,
+        ..Default::default()
+    };
+    let (url, _) = serve(limits, true).await;
+    for (body, wanted) in [
+        ("{not json".to_owned(), 400),
+        (r#"{"query": "not a list"}"#.to_owned(), 400),
+        (r#"{"query": [1, 2]}"#.to_owned(), 400),
+        (r#"{"query": ["a"], "labels": [[1]]}"#.to_owned(), 400),
+        (json!({"query": vec!["x"; 1001]}).to_string(), 400),
+        (format!(r#"{{"query": ["{}"]}}"#, "x".repeat(10 << 20)), 413),
+    ] {
+        let (code, _) = post(&url, "/get_reward", body.clone()).await;
+        assert_eq!(code, wanted, "{:.60}", body);
+    }
+    let (code, _) = post(
+        &url,
+        "/v1/reward",
+        r#"{"items": [{"completion": "x", "bogus": 1}]}"#,
+    )
+    .await;
+    assert_eq!(code, 400);
+    assert_eq!(
+        reqwest::get(format!("{url}/health"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overload_gets_429() {
+    let limits = ServerLimits {
+        max_concurrent: 1,
+        ..Default::default()
+    };
+    let (url, _) = serve(limits, true).await;
+    let slow = r#"{"code": "while True: pass", "run_timeout": 1.5}"#;
+    let first = tokio::spawn({
+        let url = url.clone();
+        async move { post(&url, "/run_code", slow).await.0 }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (second, _) = post(&url, "/run_code", slow).await;
+    assert_eq!(second, 429);
+    assert_eq!(first.await.unwrap(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_and_openapi() {
+    let (url, _) = serve(ServerLimits::default(), true).await;
+    post(&url, "/v1/reward", r#"{"items": [{"completion": "<think>a b c d</think><answer>1</answer>", "task": "math", "answer": "1"}]}"#).await;
+    let text = reqwest::get(format!("{url}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("r1_requests_total{endpoint=\"v1_reward\",status=\"200\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("r1_reward_seconds_bucket{reward=\"accuracy\""),
+        "{text}"
+    );
+    let spec: Value = reqwest::get(format!("{url}/openapi.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(spec["paths"]["/get_reward"].is_object());
+}
