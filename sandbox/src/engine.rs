@@ -83,14 +83,10 @@ pub(crate) struct Guest {
     wasi: WasiP1Ctx,
     memory: MemoryCap,
     /// The solution instance a trusted check instance talks to.
-    peer: Option<Box<Peer>>,
+    peer: Option<Box<Run>>,
     peer_response: Vec<u8>,
     /// First failure of the peer (non-ok response or trap); it decides the test.
     pub(crate) peer_failure: Option<Failure>,
-}
-
-pub(crate) struct Peer {
-    pub(crate) run: Run,
 }
 
 /// Why a guest request did not produce a usable response.
@@ -165,7 +161,7 @@ impl Run {
     }
 
     pub(crate) fn attach_peer(&mut self, peer: Run) {
-        self.store.data_mut().peer = Some(Box::new(Peer { run: peer }));
+        self.store.data_mut().peer = Some(Box::new(peer));
     }
 
     pub(crate) fn take_peer_failure(&mut self) -> Option<Failure> {
@@ -487,7 +483,7 @@ fn peer_call(mut caller: Caller<'_, Guest>, ptr: i32, len: i32) -> i32 {
     let Some(mut peer) = caller.data_mut().peer.take() else {
         return -1;
     };
-    let outcome = peer.run.request_bytes(&request);
+    let outcome = peer.request_bytes(&request);
     let data = caller.data_mut();
     data.peer = Some(peer);
     let failure = match outcome {
