@@ -3,6 +3,7 @@
 
 use crate::config::{BusConfig, RewardKind};
 use crate::error::RewardError;
+use crate::generative::{GenerativeJudge, OpenAiChat};
 use crate::reward::{
     CodeAccuracy, FormatReward, LanguageReward, MathAccuracy, OverlongPenalty, Reward, Sample,
     Score,
@@ -101,6 +102,10 @@ impl Bus {
                     max_tokens: *max_tokens,
                     cache_tokens: *cache_tokens,
                 }),
+                RewardKind::Judge { judge, server } => Arc::new(GenerativeJudge::new(
+                    Arc::new(OpenAiChat::new(server)?),
+                    judge.clone(),
+                )?),
             };
             entries.push(Entry {
                 name: spec.name.clone(),

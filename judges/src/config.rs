@@ -1,6 +1,7 @@
 //! Bus configuration (TOML), with an embedded default.
 
 use crate::error::RewardError;
+use crate::generative::{JudgeOptions, OpenAiOptions};
 use crate::reward::{CodeMode, FormatStyle};
 use serde::{Deserialize, Serialize};
 
@@ -56,6 +57,11 @@ pub enum RewardKind {
         max_tokens: usize,
         cache_tokens: usize,
     },
+    /// A generative judge behind an OpenAI-compatible server.
+    Judge {
+        judge: JudgeOptions,
+        server: OpenAiOptions,
+    },
 }
 
 /// The TOML shape of a reward, checked field by field (serde cannot deny unknown fields through
@@ -76,6 +82,8 @@ struct RawSpec {
     style: Option<FormatStyle>,
     max_tokens: Option<usize>,
     cache_tokens: Option<usize>,
+    judge: Option<JudgeOptions>,
+    server: Option<OpenAiOptions>,
 }
 
 impl TryFrom<RawSpec> for RewardSpec {
@@ -90,6 +98,8 @@ impl TryFrom<RawSpec> for RewardSpec {
                 ("style", raw.style.is_some()),
                 ("max_tokens", raw.max_tokens.is_some()),
                 ("cache_tokens", raw.cache_tokens.is_some()),
+                ("judge", raw.judge.is_some()),
+                ("server", raw.server.is_some()),
             ];
             match given
                 .iter()
@@ -133,9 +143,16 @@ impl TryFrom<RawSpec> for RewardSpec {
                     cache_tokens: raw.cache_tokens.ok_or_else(|| missing("cache_tokens"))?,
                 }
             }
+            "judge" => {
+                stray(&["judge", "server"])?;
+                RewardKind::Judge {
+                    judge: raw.judge.clone().ok_or_else(|| missing("judge"))?,
+                    server: raw.server.clone().ok_or_else(|| missing("server"))?,
+                }
+            }
             other => {
                 return Err(format!(
-                "reward {name:?}: unknown kind {other:?} (math, code, format, language, overlong)"
+                "reward {name:?}: unknown kind {other:?} (math, code, format, language, overlong, judge)"
             ))
             }
         };

@@ -11,6 +11,9 @@ pub enum RewardError {
     Timeout(u64),
     #[error("the reward panicked")]
     Panicked,
+    /// A model behind the reward (the generative judge) failed to answer usably.
+    #[error("judge call failed: {0}")]
+    Upstream(String),
 }
 
 /// Coarse classes of [`RewardError`] (for status codes and exit codes).
@@ -26,7 +29,9 @@ impl RewardError {
         match self {
             RewardError::Config(_) => ErrorKind::Config,
             RewardError::Input(_) => ErrorKind::Input,
-            RewardError::Timeout(_) | RewardError::Panicked => ErrorKind::Runtime,
+            RewardError::Timeout(_) | RewardError::Panicked | RewardError::Upstream(_) => {
+                ErrorKind::Runtime
+            }
         }
     }
 }

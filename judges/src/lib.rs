@@ -1,5 +1,5 @@
 //! The reward bus: composes math accuracy (`verifiers`), code accuracy (`sandbox`), format,
-//! language consistency and length shaping into one weighted, routed, concurrent reward with a
+//! language consistency, length shaping and a generative LLM judge into one weighted, routed, concurrent reward with a
 //! named breakdown per sample.
 //!
 //! ```no_run
@@ -16,6 +16,7 @@
 mod bus;
 pub mod config;
 mod error;
+pub mod generative;
 pub mod http;
 pub mod reward;
 
