@@ -153,20 +153,27 @@ pub enum ApiError {
     NotReady,
 }
 
+impl ApiError {
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::TooBusy => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            ApiError::BadRequest(m) => m.clone(),
+            ApiError::TooBusy => "too many concurrent requests".into(),
+            ApiError::NotReady => "the reward bus is starting".into(),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, message) = match self {
-            ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
-            ApiError::TooBusy => (
-                StatusCode::TOO_MANY_REQUESTS,
-                "too many concurrent requests".into(),
-            ),
-            ApiError::NotReady => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the reward bus is starting".into(),
-            ),
-        };
-        (status, Json(json!({"error": message}))).into_response()
+        (self.status(), Json(json!({"error": self.message()}))).into_response()
     }
 }
 
@@ -193,6 +200,7 @@ fn ready(state: &AppState) -> Result<Arc<Bus>, ApiError> {
     state.bus.get().cloned().ok_or(ApiError::NotReady)
 }
 
+/// Run one request under the concurrency limit, with its metrics and one structured log line.
 async fn timed<F, T>(state: &AppState, endpoint: &str, work: F) -> Result<T, ApiError>
 where
     F: std::future::Future<Output = Result<T, ApiError>>,
@@ -203,21 +211,33 @@ where
             .requests
             .with_label_values(&[endpoint, "429"])
             .inc();
+        tracing::warn!(endpoint, status = 429, "too many concurrent requests");
         return Err(ApiError::TooBusy);
     };
     let started = Instant::now();
     let result = work.await;
-    let status = if result.is_ok() { "200" } else { "4xx" };
+    let status = match &result {
+        Ok(_) => StatusCode::OK,
+        Err(err) => err.status(),
+    };
+    let seconds = started.elapsed().as_secs_f64();
     state
         .metrics
         .requests
-        .with_label_values(&[endpoint, status])
+        .with_label_values(&[endpoint, status.as_str()])
         .inc();
     state
         .metrics
         .request_seconds
         .with_label_values(&[endpoint])
-        .observe(started.elapsed().as_secs_f64());
+        .observe(seconds);
+    let millis = seconds * 1e3;
+    match &result {
+        Ok(_) => tracing::info!(endpoint, status = status.as_u16(), millis, "request"),
+        Err(err) => {
+            tracing::warn!(endpoint, status = status.as_u16(), millis, error = %err.message(), "request refused")
+        }
+    }
     result
 }
 

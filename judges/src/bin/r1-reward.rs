@@ -31,11 +31,33 @@ struct Cli {
     /// Requests handled at once; more get 429.
     #[arg(long, default_value_t = 256)]
     max_concurrent: usize,
+    /// Log lines as text or JSON (one object per line); filter with RUST_LOG (default info).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
 }
 
 #[tokio::main]
 async fn main() -> Result<()> {
     let cli = Cli::parse();
+    init_logs(cli.log_format);
     let config = match &cli.config {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -51,10 +73,7 @@ async fn main() -> Result<()> {
     let listener = tokio::net::TcpListener::bind((cli.host.as_str(), cli.port))
         .await
         .with_context(|| format!("binding {}:{}", cli.host, cli.port))?;
-    eprintln!(
-        "r1-reward: listening on http://{} (starting)",
-        listener.local_addr()?
-    );
+    tracing::info!(address = %listener.local_addr()?, rewards = ?config.reward.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), "listening (starting)");
 
     // Serve at once (/health says 503) while the sandbox loads or is provisioned.
     let needs_sandbox = config
@@ -68,14 +87,14 @@ async fn main() -> Result<()> {
         let sandbox = match sandbox {
             Ok(sandbox) => Some(sandbox),
             Err(err) if !needs_sandbox => {
-                eprintln!("r1-reward: no sandbox ({err}); /run_code is unavailable");
+                tracing::warn!(error = %err, "no sandbox: /run_code is unavailable");
                 None
             }
             Err(err) => return Err(err).context("the code reward needs the sandbox"),
         };
         let bus = Bus::new(&config, sandbox.clone())?;
         starting.set_ready(Arc::new(bus), sandbox);
-        eprintln!("r1-reward: ready");
+        tracing::info!("ready");
         Ok(())
     });
     tokio::spawn(async move {
@@ -84,7 +103,7 @@ async fn main() -> Result<()> {
             Ok(Err(err)) => format!("{err:#}"),
             Err(err) => format!("start-up task: {err}"),
         };
-        eprintln!("r1-reward: start-up failed: {failure}");
+        tracing::error!(error = %failure, "start-up failed");
         std::process::exit(2);
     });
     axum::serve(listener, app(state))
@@ -111,5 +130,5 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = terminate => {},
     }
-    eprintln!("r1-reward: shutting down");
+    tracing::info!("shutting down");
 }
