@@ -55,15 +55,13 @@ struct Entry {
     reward: Arc<dyn Reward>,
 }
 
-/// Most cached (reward, sample) results kept before the cache is cleared.
-const CACHE_CAPACITY: usize = 1 << 16;
-
 type Cache = Mutex<HashMap<[u8; 32], Option<Score>>>;
 
 /// The reward bus. Share it behind an `Arc`; all methods take `&self`.
 pub struct Bus {
     entries: Vec<Entry>,
     cache: Arc<Cache>,
+    cache_entries: usize,
 }
 
 impl Bus {
@@ -119,6 +117,7 @@ impl Bus {
         Ok(Bus {
             entries,
             cache: Arc::new(Mutex::new(HashMap::new())),
+            cache_entries: config.cache_entries,
         })
     }
 
@@ -169,7 +168,9 @@ impl Bus {
             let reward = entry.reward.clone();
             let sample = sample.clone();
             let cache = self.cache.clone();
-            let key = (!entry.identity.is_empty()).then(|| cache_key(&entry.identity, &sample));
+            let cached = !entry.identity.is_empty() && self.cache_entries > 0;
+            let key = cached.then(|| cache_key(&entry.identity, &sample));
+            let capacity = self.cache_entries;
             let timeout = Duration::from_millis(entry.timeout_ms);
             tasks.spawn(async move {
                 let hit = key.and_then(|k| cache.lock().ok().and_then(|c| c.get(&k).cloned()));
@@ -181,7 +182,7 @@ impl Bus {
                 let millis = started.elapsed().as_secs_f64() * 1e3;
                 if let (Some(key), Ok(score)) = (key, &result) {
                     if let Ok(mut cache) = cache.lock() {
-                        if cache.len() >= CACHE_CAPACITY {
+                        if cache.len() >= capacity {
                             cache.clear();
                         }
                         cache.insert(key, score.clone());

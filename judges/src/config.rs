@@ -11,7 +11,14 @@ pub const DEFAULT_CONFIG: &str = include_str!("default.toml");
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct BusConfig {
+    /// Results kept in the content-hash cache before it is cleared; 0 turns it off.
+    #[serde(default = "default_cache_entries")]
+    pub cache_entries: usize,
     pub reward: Vec<RewardSpec>,
+}
+
+fn default_cache_entries() -> usize {
+    1 << 16
 }
 
 /// One reward on the bus.

@@ -254,3 +254,86 @@ async fn metrics_and_openapi() {
         .unwrap();
     assert!(spec["paths"]["/get_reward"].is_object());
 }
+
+/// 1,000 clients at once, each sending small batches back to back for a bounded time: every
+/// request must succeed (the concurrency limit is set above the client count).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_concurrent_clients_get_no_errors() {
+    let limits = ServerLimits {
+        max_concurrent: 2048,
+        ..Default::default()
+    };
+    let (url, _) = serve(limits, true).await;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(1024)
+        .build()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    let mut clients = tokio::task::JoinSet::new();
+    for id in 0..1000 {
+        let (client, url) = (client.clone(), url.clone());
+        clients.spawn(async move {
+            let (mut ok, mut errors) = (0u64, Vec::new());
+            let mut round = 0;
+            loop {
+                let body = json!({
+                    "query": [format!("<think>client {id} round {round}</think><answer>\\boxed{{{id}}}</answer>")],
+                    "prompts": [""], "labels": [id.to_string()]});
+                match client.post(format!("{url}/get_reward")).json(&body).send().await {
+                    Ok(r) if r.status() == 200 => match r.json::<Value>().await {
+                        Ok(v) if v["rewards"][0] == json!(2.0) => ok += 1,
+                        Ok(v) => errors.push(format!("wrong reward {v}")),
+                        Err(e) => errors.push(e.to_string()),
+                    },
+                    Ok(r) => errors.push(format!("status {}", r.status())),
+                    Err(e) => errors.push(e.to_string()),
+                }
+                round += 1;
+                if std::time::Instant::now() >= deadline {
+                    return (ok, errors);
+                }
+            }
+        });
+    }
+    let (mut ok, mut errors) = (0, Vec::new());
+    while let Some(joined) = clients.join_next().await {
+        let (n, e) = joined.unwrap();
+        ok += n;
+        errors.extend(e);
+    }
+    assert!(
+        errors.is_empty(),
+        "{} errors, first: {:?}",
+        errors.len(),
+        errors.first()
+    );
+    assert!(
+        ok >= 1000,
+        "every client finished at least one request ({ok} in all)"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_million_item_batch_is_refused_clearly() {
+    let (url, _) = serve(ServerLimits::default(), true).await;
+    let million = format!(r#"{{"query": [{}""]}}"#, r#""","#.repeat(999_999));
+    let (code, body) = post(&url, "/get_reward", million).await;
+    assert_eq!(code, 400);
+    assert!(
+        body["error"].as_str().unwrap().contains("1000000 exceeds"),
+        "{body}"
+    );
+    let items = format!(
+        r#"{{"items": [{}{{"completion": ""}}]}}"#,
+        r#"{"completion": ""},"#.repeat(999_999)
+    );
+    let (code, _) = post(&url, "/v1/reward", items).await;
+    assert_eq!(code, 400);
+    let (code, body) = post(
+        &url,
+        "/get_reward",
+        r#"{"query": ["\\boxed{1}"], "labels": ["1"]}"#,
+    )
+    .await;
+    assert_eq!((code, &body["scores"]), (200, &json!([1.0])));
+}
