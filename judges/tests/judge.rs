@@ -401,3 +401,14 @@ fn bad_judge_configs_are_refused() {
     );
     assert!(logprob_rubric.is_err());
 }
+
+#[test]
+fn the_example_judge_config_is_valid() {
+    let text = include_str!("../../examples/judge.toml");
+    let config = BusConfig::from_toml(text).unwrap();
+    let bus = Bus::new(&config, None).unwrap();
+    assert_eq!(
+        bus.reward_names(),
+        ["accuracy", "format", "language", "helpful", "harmless"]
+    );
+}

@@ -105,7 +105,7 @@ fn bodies(golds: &[String], batch: usize, count: usize) -> Vec<String> {
             for _ in 0..batch {
                 serial += 1;
                 let gold = &golds[serial % golds.len()];
-                let pred = if serial % 2 == 0 {
+                let pred = if serial.is_multiple_of(2) {
                     gold
                 } else {
                     &golds[(serial * 7 + 3) % golds.len()]
