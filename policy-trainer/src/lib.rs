@@ -4,6 +4,7 @@
 mod error;
 pub mod loss;
 pub mod model;
+pub mod sample;
 
 pub use error::{ErrorKind, TrainError};
 pub use model::{Decoder, KvCache, ModelConfig};
