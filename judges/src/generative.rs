@@ -459,7 +459,8 @@ impl GenerativeJudge {
 
     /// Turn a reply into a score in [0, 1].
     pub fn read(&self, reply: &ChatReply) -> Result<Score, RewardError> {
-        let text = verdict_part(&reply.content);
+        // A reasoning judge's verdict comes after its own `</think>`.
+        let text = final_part(&reply.content);
         match self.options.rubric {
             Rubric::Correctness => {
                 if self.options.logprobs {
@@ -512,11 +513,6 @@ fn final_part(completion: &str) -> &str {
         Some(end) => completion[end + "</think>".len()..].trim(),
         None => completion.trim(),
     }
-}
-
-/// A reasoning judge's verdict comes after its own `</think>`.
-fn verdict_part(content: &str) -> &str {
-    final_part(content)
 }
 
 /// `p_yes / (p_yes + p_no)` over the first token's alternatives (case and spacing ignored).

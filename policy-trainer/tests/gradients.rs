@@ -10,20 +10,10 @@ use policy_trainer::loss::{
 };
 use policy_trainer::{Decoder, KvCache, ModelConfig};
 
+mod common;
+
 fn tiny(tied: bool, bias: bool) -> ModelConfig {
-    ModelConfig {
-        vocab_size: 11,
-        hidden_size: 16,
-        intermediate_size: 24,
-        num_hidden_layers: 2,
-        num_attention_heads: 4,
-        num_key_value_heads: 2,
-        rms_norm_eps: 1e-6,
-        rope_theta: 10_000.0,
-        tie_word_embeddings: tied,
-        attention_bias: bias,
-        max_position_embeddings: 64,
-    }
+    common::tiny_config(11, tied, bias)
 }
 
 fn tokens(rows: &[&[u32]]) -> Tensor {

@@ -4,22 +4,12 @@
 use candle_core::{DType, Device};
 use candle_nn::VarMap;
 use policy_trainer::sample::{sample, score_tokens, SamplingConfig};
-use policy_trainer::{Decoder, ModelConfig};
+use policy_trainer::Decoder;
+
+mod common;
 
 fn model() -> (Decoder, VarMap) {
-    let config = ModelConfig {
-        vocab_size: 13,
-        hidden_size: 16,
-        intermediate_size: 24,
-        num_hidden_layers: 2,
-        num_attention_heads: 4,
-        num_key_value_heads: 2,
-        rms_norm_eps: 1e-6,
-        rope_theta: 10_000.0,
-        tie_word_embeddings: false,
-        attention_bias: true,
-        max_position_embeddings: 64,
-    };
+    let config = common::tiny_config(13, false, true);
     let vars = VarMap::new();
     let model = Decoder::new(&config, &vars, DType::F32, &Device::Cpu).unwrap();
     (model, vars)
