@@ -185,7 +185,8 @@ impl BusConfig {
         BusConfig::from_toml(DEFAULT_CONFIG).expect("the embedded default configuration is valid")
     }
 
-    fn validate(&self) -> Result<(), RewardError> {
+    /// Check names, weights and limits (serde alone cannot).
+    pub fn validate(&self) -> Result<(), RewardError> {
         let mut names = std::collections::HashSet::new();
         for spec in &self.reward {
             if !names.insert(spec.name.as_str()) {

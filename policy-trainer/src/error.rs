@@ -7,6 +7,10 @@ pub enum TrainError {
     Config(String),
     #[error("invalid input: {0}")]
     Input(String),
+    #[error("{0}")]
+    Io(String),
+    #[error("reward: {0}")]
+    Reward(String),
     #[error("tensor error: {0}")]
     Tensor(#[from] candle_core::Error),
 }
@@ -16,6 +20,7 @@ pub enum TrainError {
 pub enum ErrorKind {
     Config,
     Input,
+    Io,
     Runtime,
 }
 
@@ -24,7 +29,8 @@ impl TrainError {
         match self {
             TrainError::Config(_) => ErrorKind::Config,
             TrainError::Input(_) => ErrorKind::Input,
-            TrainError::Tensor(_) => ErrorKind::Runtime,
+            TrainError::Io(_) => ErrorKind::Io,
+            TrainError::Reward(_) | TrainError::Tensor(_) => ErrorKind::Runtime,
         }
     }
 }

@@ -1,10 +1,18 @@
 //! The embedded trainer: a trainable decoder in candle, its losses (SFT, GRPO and variants),
 //! and — fed in-process by the `judges` reward bus — the training loops.
 
+pub mod config;
+pub mod data;
 mod error;
+pub mod grpo;
 pub mod loss;
 pub mod model;
+pub mod optim;
+pub mod run;
 pub mod sample;
+pub mod sft;
+pub mod text;
+pub mod weights;
 
 pub use error::{ErrorKind, TrainError};
 pub use model::{Decoder, KvCache, ModelConfig};

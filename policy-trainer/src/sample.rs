@@ -20,6 +20,9 @@ pub struct SamplingConfig {
     pub max_new_tokens: usize,
     /// Generation of a row ends after it samples one of these (the token is kept).
     pub stop_tokens: Vec<u32>,
+    /// Generation of a row ends once its tokens end with one of these (multi-token stops such
+    /// as `</answer>` spelled in several tokens; kept in the completion).
+    pub stop_sequences: Vec<Vec<u32>>,
     pub seed: u64,
 }
 
@@ -31,6 +34,7 @@ impl Default for SamplingConfig {
             top_k: 0,
             max_new_tokens: 64,
             stop_tokens: Vec::new(),
+            stop_sequences: Vec::new(),
             seed: 0,
         }
     }
@@ -101,7 +105,11 @@ pub fn sample(
             if !completion.stopped {
                 completion.tokens.push(token);
                 completion.logprobs.push(logprob);
-                completion.stopped = config.stop_tokens.contains(&token);
+                completion.stopped = config.stop_tokens.contains(&token)
+                    || config
+                        .stop_sequences
+                        .iter()
+                        .any(|s| !s.is_empty() && completion.tokens.ends_with(s));
             }
             next.push(token);
         }

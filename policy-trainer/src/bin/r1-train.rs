@@ -1,0 +1,233 @@
+//! `r1-train`: SFT and GRPO from a TOML config (embedded defaults train a tiny model on a toy
+//! task), with progress, JSONL metrics, PNG curves, atomic checkpoints and `--resume`.
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use policy_trainer::config::{TrainConfig, DEFAULT_GRPO, DEFAULT_SFT};
+use policy_trainer::data::{read_jsonl, toy_split, Example, ToyAnswers};
+use policy_trainer::grpo::{self, BusRewarder};
+use policy_trainer::run::{plot_curves, Metrics, Phase, Policy, RunDir, TrainerState};
+use policy_trainer::{sft, weights};
+use std::path::{Path, PathBuf};
+
+#[derive(Parser)]
+#[command(name = "r1-train", version, about = "SFT and GRPO for R1-style reasoning models")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// TOML configuration (default: the embedded one; see `r1-train defaults`).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Run folder (overrides `output` in the config).
+    #[arg(long)]
+    output: Option<PathBuf>,
+    /// Continue from the newest checkpoint in the run folder.
+    #[arg(long)]
+    resume: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Supervised fine-tuning (completion-only loss).
+    Sft(RunArgs),
+    /// GRPO with the reward bus (after the config's cold-start SFT, if any).
+    Grpo(RunArgs),
+    /// Convert a GGUF file (Llama / Qwen2) into a Hugging Face folder.
+    Convert {
+        gguf: PathBuf,
+        #[arg(long)]
+        output: PathBuf,
+    },
+    /// Print the embedded default configurations.
+    Defaults,
+}
+
+fn main() {
+    if let Err(e) = run(Cli::parse()) {
+        eprintln!("error: {e:#}");
+        std::process::exit(match e.downcast_ref::<policy_trainer::TrainError>().map(|e| e.kind()) {
+            Some(policy_trainer::ErrorKind::Config | policy_trainer::ErrorKind::Input) => 2,
+            _ => 1,
+        });
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Sft(args) => train(args, DEFAULT_SFT, false),
+        Command::Grpo(args) => train(args, DEFAULT_GRPO, true),
+        Command::Convert { gguf, output } => {
+            let loaded = weights::load_gguf(&gguf, candle_core::DType::F32, &candle_core::Device::Cpu)?;
+            std::fs::create_dir_all(&output).with_context(|| format!("creating {}", output.display()))?;
+            weights::save_hf(&output, &loaded.config, &loaded.vars, loaded.tokenizer.as_ref())?;
+            println!("wrote {}", output.display());
+            Ok(())
+        }
+        Command::Defaults => {
+            println!("# r1-train sft\n{DEFAULT_SFT}\n# r1-train grpo\n{DEFAULT_GRPO}");
+            Ok(())
+        }
+    }
+}
+
+fn load_config(args: &RunArgs, default: &str) -> Result<TrainConfig> {
+    let text = match &args.config {
+        Some(path) => std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+        None => default.to_string(),
+    };
+    let mut config = TrainConfig::from_toml(&text).with_context(|| match &args.config {
+        Some(path) => format!("in {}", path.display()),
+        None => "in the embedded default".to_string(),
+    })?;
+    if let Some(output) = &args.output {
+        config.output = output.clone();
+    }
+    Ok(config)
+}
+
+/// Train and held-out examples: generated for toy tasks, read from JSONL otherwise.
+fn datasets(config: &TrainConfig, answers: ToyAnswers) -> Result<(Vec<Example>, Vec<Example>)> {
+    if let Some(task) = config.data.toy {
+        return Ok(toy_split(task, answers, config.data.eval_size, config.seed)?);
+    }
+    let train = read_jsonl(config.data.train.as_deref().unwrap_or(Path::new("")))?;
+    let eval = match &config.data.eval {
+        Some(path) => read_jsonl(path)?,
+        None => Vec::new(),
+    };
+    Ok((train, eval))
+}
+
+fn train(args: RunArgs, default: &str, with_grpo: bool) -> Result<()> {
+    let config = load_config(&args, default)?;
+    if config.sft.is_none() && !with_grpo {
+        bail!("the config has no [sft] section");
+    }
+    if with_grpo && config.grpo.is_none() {
+        bail!("the config has no [grpo] section");
+    }
+    let run = RunDir::create(&config.output, config.keep_checkpoints)?;
+    let latest = run.latest_checkpoint()?;
+    let resumed: Option<(PathBuf, TrainerState)> = match (latest, args.resume) {
+        (Some((dir, state)), true) => {
+            if state.config != config {
+                bail!(
+                    "{} was written with a different configuration; resume with the same one",
+                    dir.display()
+                );
+            }
+            eprintln!("resuming from {} ({:?} step {})", dir.display(), state.phase, state.step);
+            Some((dir, state))
+        }
+        (Some((dir, _)), false) => bail!(
+            "{} already holds checkpoints ({}); pass --resume or choose another --output",
+            run.root.display(),
+            dir.display()
+        ),
+        (None, true) => bail!("--resume: no checkpoint in {}", run.root.display()),
+        (None, false) => None,
+    };
+    let policy = Policy::load(&config.model, resumed.as_ref().map(|(d, _)| d.as_path()), config.seed)?;
+    let mut metrics = Metrics::open(&run.root, resumed.as_ref().map(|(_, s)| (s.phase, s.step)))?;
+    let sft_steps = config.sft.as_ref().map_or(0, |s| s.steps);
+    let grpo_steps = if with_grpo { config.grpo.as_ref().map_or(0, |g| g.steps) } else { 0 };
+    let (phase, done, optimizer_steps) = match &resumed {
+        Some((_, s)) => (s.phase, s.step, s.optimizer_steps),
+        None => (Phase::Sft, 0, 0),
+    };
+    let bar = ProgressBar::new((sft_steps + grpo_steps) as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:>5} [{elapsed_precise}] {wide_bar} {pos}/{len} {msg}")
+            .expect("a valid template"),
+    );
+    let already = match phase {
+        Phase::Sft => done,
+        Phase::Grpo => sft_steps + done,
+    };
+    bar.set_position(already as u64);
+    let mut on_step = |record: &serde_json::Value| {
+        let f = |key: &str| record[key].as_f64().unwrap_or(f64::NAN);
+        let message = if record["phase"] == "sft" {
+            format!("loss {:.4} lr {:.2e} tok/s {:.0}", f("loss"), f("lr"), f("tokens_per_s"))
+        } else {
+            format!(
+                "reward {:.3} loss {:+.4} kl {:.4} clip {:.3} tok/s {:.0}",
+                f("reward"), f("loss"), f("kl"), f("clip_fraction"), f("tokens_per_s")
+            )
+        };
+        bar.set_prefix(record["phase"].as_str().unwrap_or("").to_string());
+        bar.set_message(message.clone());
+        bar.inc(1);
+        if bar.is_hidden() {
+            let step = record["step"].as_u64().unwrap_or(0);
+            if step % 10 == 0 || step == 1 {
+                eprintln!("{} step {step}: {message}", record["phase"].as_str().unwrap_or(""));
+            }
+        }
+    };
+    if let Some(sft_config) = &config.sft {
+        if phase == Phase::Sft && done < sft_config.steps {
+            let (train_set, eval_set) = datasets(&config, sft_config.toy_answers)?;
+            let summary = sft::train(
+                &policy, &config, sft_config, &train_set, &eval_set, &run, &mut metrics, done,
+                optimizer_steps, &mut on_step,
+            )?;
+            report(&bar, format!(
+                "sft: {} steps, train loss {} → {:.4}, held-out loss {} → {}",
+                summary.steps,
+                summary.first_loss.map_or("(resumed)".into(), |l| format!("{l:.4}")),
+                summary.last_loss,
+                summary.eval_loss_before.map_or("(resumed)".into(), |l| format!("{l:.4}")),
+                summary.eval_loss_after.map_or("-".into(), |l| format!("{l:.4}")),
+            ));
+        }
+    }
+    if let (true, Some(grpo_config)) = (with_grpo, &config.grpo) {
+        let (start, opt_steps) = if phase == Phase::Grpo { (done, optimizer_steps) } else { (0, 0) };
+        let (train_set, eval_set) = datasets(&config, ToyAnswers::Correct)?;
+        let rewarder = BusRewarder::from_config(grpo_config.rewards.as_ref())?;
+        let summary = grpo::train(
+            &policy, &config, grpo_config, &rewarder, &train_set, &eval_set, &run, &mut metrics,
+            start, opt_steps, &mut on_step,
+        )?;
+        report(&bar, format!(
+            "grpo: {} steps, mean reward {} → {:.3}, held-out {} {} → {}",
+            summary.steps,
+            summary.first_reward.map_or("(resumed)".into(), |r| format!("{r:.3}")),
+            summary.last_reward,
+            grpo_config.accuracy_reward,
+            summary.accuracy_before.map_or("(resumed)".into(), |a| format!("{a:.3}")),
+            summary.accuracy_after.map_or("-".into(), |a| format!("{a:.3}")),
+        ));
+    }
+    bar.finish_and_clear();
+    let final_dir = run.save_final(&policy)?;
+    let png = run.root.join("curves.png");
+    let series: &[&str] = if with_grpo {
+        &["loss", "reward", "eval_accuracy", "kl"]
+    } else {
+        &["loss", "lr"]
+    };
+    plot_curves(metrics.path(), series, &png)?;
+    println!(
+        "model: {}\nmetrics: {}\ncurves: {}",
+        final_dir.display(),
+        metrics.path().display(),
+        png.display()
+    );
+    Ok(())
+}
+
+/// A summary line, above the progress bar when it is drawn, on stderr when it is hidden.
+fn report(bar: &ProgressBar, line: String) {
+    if bar.is_hidden() {
+        eprintln!("{line}");
+    } else {
+        bar.println(line);
+    }
+}
