@@ -142,6 +142,10 @@ pub struct SftConfig {
     /// Toy completions carry the right answer or a random one (format-only cold start).
     #[serde(default)]
     pub toy_answers: ToyAnswers,
+    /// A second toy task, with correct answers, mixed into the training data (a skill the
+    /// cold start teaches besides the format).
+    #[serde(default)]
+    pub toy_extra: Option<ToyTask>,
     pub optimizer: OptimizerConfig,
 }
 
@@ -197,6 +201,10 @@ pub struct GrpoConfig {
     /// The reward component reported as accuracy (greedy, on held-out prompts).
     #[serde(default = "default_accuracy")]
     pub accuracy_reward: String,
+    /// Completions per held-out prompt, sampled like the rollouts (mean accuracy over them
+    /// estimates pass@1); a temperature of 0 evaluates one greedy completion instead.
+    #[serde(default = "default_eval_samples")]
+    pub eval_samples: usize,
     /// Evaluate held-out accuracy every this many steps (0: only before and after).
     #[serde(default)]
     pub eval_every: usize,
@@ -222,6 +230,9 @@ fn yes() -> bool {
     true
 }
 fn default_max_tries() -> usize {
+    4
+}
+fn default_eval_samples() -> usize {
     4
 }
 fn default_accuracy() -> String {

@@ -3,7 +3,7 @@
 
 use crate::error::TrainError;
 use rand::seq::SliceRandom;
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -36,21 +36,24 @@ pub fn read_jsonl(path: &Path) -> Result<Vec<Example>, TrainError> {
         examples.push(example);
     }
     if examples.is_empty() {
-        return Err(TrainError::Input(format!("{}: no examples", path.display())));
+        return Err(TrainError::Input(format!(
+            "{}: no examples",
+            path.display()
+        )));
     }
     Ok(examples)
 }
 
-/// Generated tasks over three digits. Answers are single `\boxed{}` values, checked by the math
-/// reward; SFT completions use the R1-Zero layout `<think>…</think><answer>\boxed{…}</answer>`.
+/// Generated tasks over four distinct digits. Answers are single `\boxed{}` values, checked by
+/// the math reward; SFT completions use the R1-Zero layout `<think>…</think><answer>\boxed{…}</answer>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ToyTask {
-    /// "first of 3 7 1" → 3.
+    /// "first of 3 7 1 9" → 3.
     First,
-    /// "sort 3 7 1" → 137.
+    /// "sort 3 7 1 9" → 1379.
     Sort,
-    /// "sum 3 7 1" → 11.
+    /// "sum 3 7 1 9" → 20.
     Sum,
 }
 
@@ -60,13 +63,16 @@ pub enum ToyTask {
 pub enum ToyAnswers {
     #[default]
     Correct,
-    /// A random digit: teaches the format but not the task (a cold start that leaves the
-    /// accuracy for RL to learn).
+    /// One of the prompt's digits, chosen at random: teaches the format and to answer with a
+    /// digit read from the prompt, not which one (a cold start whose accuracy is 1 in 4,
+    /// leaving RL to learn the task).
     Random,
 }
 
+type Digits = [u32; 4];
+
 impl ToyTask {
-    fn solve(self, digits: [u32; 3]) -> String {
+    fn solve(self, digits: Digits) -> String {
         match self {
             ToyTask::First => digits[0].to_string(),
             ToyTask::Sort => {
@@ -87,7 +93,10 @@ impl ToyTask {
     }
 }
 
-/// All 1,000 prompts of `task`, shuffled by `seed` and split into `(train, held_out)` with
+/// Number of distinct toy prompts (ordered choices of four distinct digits).
+pub const TOY_PROMPTS: usize = 5040;
+
+/// All toy prompts of `task`, shuffled by `seed` and split into `(train, held_out)` with
 /// `held_out` prompts set aside (disjoint by construction).
 pub fn toy_split(
     task: ToyTask,
@@ -95,25 +104,40 @@ pub fn toy_split(
     held_out: usize,
     seed: u64,
 ) -> Result<(Vec<Example>, Vec<Example>), TrainError> {
-    if held_out >= 1000 {
+    if held_out >= TOY_PROMPTS {
         return Err(TrainError::Config(format!(
-            "a toy task has 1000 prompts; cannot hold out {held_out}"
+            "a toy task has {TOY_PROMPTS} prompts; cannot hold out {held_out}"
         )));
     }
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let mut all: Vec<[u32; 3]> = (0..1000u32).map(|n| [n / 100, n / 10 % 10, n % 10]).collect();
+    let mut all: Vec<Digits> = Vec::with_capacity(TOY_PROMPTS);
+    for a in 0..10 {
+        for b in (0..10).filter(|&b| b != a) {
+            for c in (0..10).filter(|&c| c != a && c != b) {
+                for d in (0..10).filter(|&d| d != a && d != b && d != c) {
+                    all.push([a, b, c, d]);
+                }
+            }
+        }
+    }
     all.shuffle(&mut rng);
     let examples: Vec<Example> = all
         .iter()
-        .enumerate()
-        .map(|(i, &digits)| {
+        .map(|&digits| {
             let answer = task.solve(digits);
             let shown = match answers {
                 ToyAnswers::Correct => answer.clone(),
-                ToyAnswers::Random => ((i * 7 + digits[1] as usize) % 10).to_string(),
+                ToyAnswers::Random => digits[rng.random_range(0..4)].to_string(),
             };
             Example {
-                prompt: format!("{} {} {} {}", task.word(), digits[0], digits[1], digits[2]),
+                prompt: format!(
+                    "{} {} {} {} {}",
+                    task.word(),
+                    digits[0],
+                    digits[1],
+                    digits[2],
+                    digits[3]
+                ),
                 completion: Some(format!(
                     "<think>{shown}</think><answer>\\boxed{{{shown}}}</answer>"
                 )),

@@ -44,11 +44,14 @@ impl BusRewarder {
 
     /// The bus built from a configuration (the embedded default when `None`).
     pub fn from_config(config: Option<&judges::BusConfig>) -> Result<BusRewarder, TrainError> {
-        let config = config.cloned().unwrap_or_else(judges::BusConfig::embedded_default);
+        let config = config
+            .cloned()
+            .unwrap_or_else(judges::BusConfig::embedded_default);
         config
             .validate()
             .map_err(|e| TrainError::Config(format!("rewards: {e}")))?;
-        let bus = Bus::new(&config, None).map_err(|e| TrainError::Config(format!("rewards: {e}")))?;
+        let bus =
+            Bus::new(&config, None).map_err(|e| TrainError::Config(format!("rewards: {e}")))?;
         BusRewarder::new(bus)
     }
 }
@@ -92,27 +95,34 @@ fn to_sample(example: &Example, completion: String, tokens: usize) -> Sample {
     }
 }
 
-/// Greedy completions of `examples`, rewarded: the held-out accuracy check.
+/// `samples` completions per held-out example (one greedy one when `config.temperature` is 0),
+/// rewarded: the held-out check. The mean of a reward over them estimates pass@1 at that
+/// temperature.
 pub fn evaluate(
     policy: &Policy,
     examples: &[Example],
     rewarder: &dyn Rewarder,
-    max_new_tokens: usize,
+    config: &SamplingConfig,
+    samples: usize,
 ) -> Result<Vec<Rewarded>, TrainError> {
-    let config = SamplingConfig {
-        temperature: 0.0,
-        max_new_tokens,
-        stop_sequences: policy.template.stop_sequences(&policy.tokenizer),
-        ..SamplingConfig::default()
+    let n = if config.temperature == 0.0 {
+        1
+    } else {
+        samples.max(1)
     };
-    let mut samples = Vec::with_capacity(examples.len());
-    for example in examples {
+    let mut scored = Vec::with_capacity(examples.len() * n);
+    for (i, example) in examples.iter().enumerate() {
         let prompt = policy.prompt_tokens(&example.prompt)?;
-        let completion = sample(&policy.model, &prompt, 1, &config)?.remove(0);
-        let text = completion_text(policy, &completion)?;
-        samples.push(to_sample(example, text, completion.tokens.len()));
+        let config = SamplingConfig {
+            seed: config.seed.wrapping_add(i as u64),
+            ..config.clone()
+        };
+        for completion in sample(&policy.model, &prompt, n, &config)? {
+            let text = completion_text(policy, &completion)?;
+            scored.push(to_sample(example, text, completion.tokens.len()));
+        }
     }
-    rewarder.reward(&samples)
+    rewarder.reward(&scored)
 }
 
 /// One sampled group.
@@ -147,14 +157,37 @@ pub fn train(
     optimizer_steps: usize,
     on_step: &mut dyn FnMut(&serde_json::Value),
 ) -> Result<GrpoSummary, TrainError> {
-    let accuracy = |rewarded: &[Rewarded]| component_mean(rewarded, &grpo.accuracy_reward);
+    let stop_sequences = policy.template.stop_sequences(&policy.tokenizer);
+    let eval_sampling = SamplingConfig {
+        temperature: grpo.temperature,
+        top_p: grpo.top_p,
+        top_k: grpo.top_k,
+        max_new_tokens: grpo.max_new_tokens,
+        stop_sequences: stop_sequences.clone(),
+        seed: config.seed ^ 0xe7a1,
+        ..SamplingConfig::default()
+    };
+    let held_out_accuracy = || -> Result<Option<f64>, TrainError> {
+        let rewarded = evaluate(
+            policy,
+            eval_set,
+            rewarder,
+            &eval_sampling,
+            grpo.eval_samples,
+        )?;
+        Ok(component_mean(&rewarded, &grpo.accuracy_reward))
+    };
     let accuracy_before = if start_step == 0 && !eval_set.is_empty() {
-        accuracy(&evaluate(policy, eval_set, rewarder, grpo.max_new_tokens)?)
+        held_out_accuracy()?
     } else {
         None
     };
     let mut optimizer = AdamW::new(&policy.vars, grpo.optimizer.clone())?;
-    let latest = if start_step > 0 { run.latest_checkpoint()? } else { None };
+    let latest = if start_step > 0 {
+        run.latest_checkpoint()?
+    } else {
+        None
+    };
     if let Some((dir, _)) = &latest {
         optimizer.load(&dir.join("optimizer.safetensors"), optimizer_steps)?;
     }
@@ -162,7 +195,10 @@ pub fn train(
     let reference: Option<(VarMap, Decoder)> = if grpo.beta > 0.0 {
         let (vars, model) = policy.frozen_copy()?;
         if let Some((dir, _)) = &latest {
-            let saved = candle_core::safetensors::load(dir.join("reference.safetensors"), policy.model.device())?;
+            let saved = candle_core::safetensors::load(
+                dir.join("reference.safetensors"),
+                policy.model.device(),
+            )?;
             let data = vars.data().lock().expect("var map lock");
             for (name, var) in data.iter() {
                 let tensor = saved.get(name).ok_or_else(|| {
@@ -182,7 +218,6 @@ pub fn train(
         aggregation: grpo.aggregation,
         max_completion_len: grpo.max_new_tokens,
     };
-    let stop_sequences = policy.template.stop_sequences(&policy.tokenizer);
     let mut first_reward = None;
     let mut last_reward = f64::NAN;
     for step in start_step..grpo.steps {
@@ -216,7 +251,11 @@ pub fn train(
                     generated += c.tokens.len();
                     truncated += usize::from(!c.stopped);
                     sampled += 1;
-                    samples.push(to_sample(example, completion_text(policy, c)?, c.tokens.len()));
+                    samples.push(to_sample(
+                        example,
+                        completion_text(policy, c)?,
+                        c.tokens.len(),
+                    ));
                 }
                 groups.push(Group {
                     prompt,
@@ -250,10 +289,16 @@ pub fn train(
         first_reward.get_or_insert(mean_reward);
         last_reward = mean_reward;
         let mut loss_value = 0.0;
-        let (mut kl, mut clip_fraction, mut grad_norm, mut trained_tokens) = (0.0, 0.0, 0.0, 0usize);
-        let lr = grpo.optimizer.learning_rate(optimizer.steps, grpo.steps * grpo.mu);
+        let (mut kl, mut clip_fraction, mut grad_norm, mut trained_tokens) =
+            (0.0, 0.0, 0.0, 0usize);
+        let lr = grpo
+            .optimizer
+            .learning_rate(optimizer.steps, grpo.steps * grpo.mu);
         if !kept.is_empty() {
-            let rewards: Vec<f64> = kept.iter().flat_map(|g| g.rewards.iter().copied()).collect();
+            let rewards: Vec<f64> = kept
+                .iter()
+                .flat_map(|g| g.rewards.iter().copied())
+                .collect();
             let advantage = advantages(&rewards, grpo.group_size, grpo.advantage)?;
             let rows = build_rows(&kept, &advantage, grpo.mask_truncated);
             let micro: Vec<&[Row]> = rows.chunks(grpo.micro_batch).collect();
@@ -266,7 +311,9 @@ pub fn train(
                     if grpo.mu > 1 {
                         let b = tensors(m, device)?;
                         let logits = policy.model.forward(&b.inputs, None)?.detach();
-                        Ok(Some(token_logprobs(&logits, &b.targets, grpo.temperature)?.detach()))
+                        Ok(Some(
+                            token_logprobs(&logits, &b.targets, grpo.temperature)?.detach(),
+                        ))
                     } else {
                         Ok(None)
                     }
@@ -279,7 +326,9 @@ pub fn train(
                         Some((_, model)) => {
                             let b = tensors(m, device)?;
                             let logits = model.forward(&b.inputs, None)?.detach();
-                            Ok(Some(token_logprobs(&logits, &b.targets, grpo.temperature)?.detach()))
+                            Ok(Some(
+                                token_logprobs(&logits, &b.targets, grpo.temperature)?.detach(),
+                            ))
                         }
                         None => Ok(None),
                     }
@@ -309,7 +358,9 @@ pub fn train(
                     trained_tokens += b.inputs.elem_count();
                     grads.add(optimizer.vars(), &loss.backward()?)?;
                 }
-                let lr = grpo.optimizer.learning_rate(optimizer.steps, grpo.steps * grpo.mu);
+                let lr = grpo
+                    .optimizer
+                    .learning_rate(optimizer.steps, grpo.steps * grpo.mu);
                 grad_norm = optimizer.step(&grads, lr)?.grad_norm;
             }
         }
@@ -319,11 +370,12 @@ pub fn train(
                 copy_vars(&policy.vars, vars)?;
             }
         }
-        let eval_accuracy = if grpo.eval_every > 0 && done % grpo.eval_every == 0 && !eval_set.is_empty() {
-            accuracy(&evaluate(policy, eval_set, rewarder, grpo.max_new_tokens)?)
-        } else {
-            None
-        };
+        let eval_accuracy =
+            if grpo.eval_every > 0 && done % grpo.eval_every == 0 && !eval_set.is_empty() {
+                held_out_accuracy()?
+            } else {
+                None
+            };
         let seconds = started.elapsed().as_secs_f64();
         let mut record = serde_json::json!({
             "phase": "grpo", "step": done, "reward": mean_reward, "loss": loss_value,
@@ -348,7 +400,9 @@ pub fn train(
         }
         metrics.write(&record)?;
         on_step(&record);
-        if config.checkpoint_every > 0 && (done % config.checkpoint_every == 0 || done == grpo.steps) {
+        if config.checkpoint_every > 0
+            && (done % config.checkpoint_every == 0 || done == grpo.steps)
+        {
             run.save_checkpoint(
                 policy,
                 &optimizer,
@@ -365,7 +419,7 @@ pub fn train(
     let accuracy_after = if eval_set.is_empty() {
         None
     } else {
-        accuracy(&evaluate(policy, eval_set, rewarder, grpo.max_new_tokens)?)
+        held_out_accuracy()?
     };
     Ok(GrpoSummary {
         steps: grpo.steps,
@@ -433,8 +487,11 @@ struct RowTensors {
 fn tensors(rows: &[Row], device: &candle_core::Device) -> Result<RowTensors, TrainError> {
     let width = rows.iter().map(|r| r.tokens.len() - 1).max().unwrap_or(1);
     let n = rows.len();
-    let (mut inputs, mut targets, mut mask) =
-        (vec![0u32; n * width], vec![0u32; n * width], vec![0f32; n * width]);
+    let (mut inputs, mut targets, mut mask) = (
+        vec![0u32; n * width],
+        vec![0u32; n * width],
+        vec![0f32; n * width],
+    );
     for (i, row) in rows.iter().enumerate() {
         for t in 0..row.tokens.len() - 1 {
             inputs[i * width + t] = row.tokens[t];

@@ -138,8 +138,14 @@ impl AdamW {
             .collect();
         named.sort_by(|a, b| a.0.cmp(&b.0));
         let zeros = |v: &Var| v.as_tensor().zeros_like()?.to_dtype(DType::F32);
-        let first = named.iter().map(|(_, v)| zeros(v)).collect::<Result<_, _>>()?;
-        let second = named.iter().map(|(_, v)| zeros(v)).collect::<Result<_, _>>()?;
+        let first = named
+            .iter()
+            .map(|(_, v)| zeros(v))
+            .collect::<Result<_, _>>()?;
+        let second = named
+            .iter()
+            .map(|(_, v)| zeros(v))
+            .collect::<Result<_, _>>()?;
         Ok(AdamW {
             config,
             vars: named,
@@ -196,8 +202,14 @@ impl AdamW {
     pub fn save(&self, path: &Path) -> Result<(), TrainError> {
         let mut tensors = HashMap::new();
         for (i, (name, _)) in self.vars.iter().enumerate() {
-            tensors.insert(format!("m.{name}"), self.first[i].to_device(&candle_core::Device::Cpu)?);
-            tensors.insert(format!("v.{name}"), self.second[i].to_device(&candle_core::Device::Cpu)?);
+            tensors.insert(
+                format!("m.{name}"),
+                self.first[i].to_device(&candle_core::Device::Cpu)?,
+            );
+            tensors.insert(
+                format!("v.{name}"),
+                self.second[i].to_device(&candle_core::Device::Cpu)?,
+            );
         }
         candle_core::safetensors::save(&tensors, path)
             .map_err(|e| TrainError::Io(format!("{}: {e}", path.display())))?;
@@ -218,7 +230,10 @@ impl AdamW {
                     TrainError::Input(format!("{}: no moment for {name}", path.display()))
                 })?;
                 if tensor.dims() != var.dims() {
-                    return Err(TrainError::Input(format!("{}: moment of {name} has the wrong shape", path.display())));
+                    return Err(TrainError::Input(format!(
+                        "{}: moment of {name} has the wrong shape",
+                        path.display()
+                    )));
                 }
                 *slot = tensor.to_dtype(DType::F32)?;
             }

@@ -98,7 +98,9 @@ impl Policy {
         let tokenizer = match &source.tokenizer {
             Some(path) => Tokenizer::from_file(path)?,
             None => tokenizer.ok_or_else(|| {
-                TrainError::Config("the weights come without tokenizer.json: set model.tokenizer".into())
+                TrainError::Config(
+                    "the weights come without tokenizer.json: set model.tokenizer".into(),
+                )
             })?,
         };
         if tokenizer.vocab_size() > config.vocab_size {
@@ -290,7 +292,9 @@ impl RunDir {
         }
         write_synced(
             &tmp.join("trainer_state.json"),
-            serde_json::to_string_pretty(state).expect("json").as_bytes(),
+            serde_json::to_string_pretty(state)
+                .expect("json")
+                .as_bytes(),
         )?;
         let target = self.root.join(&name);
         let _ = std::fs::remove_dir_all(&target);

@@ -21,7 +21,10 @@ pub struct Encoded {
 /// Template the prompt, append the completion and the end-of-turn marker, cut to `max_len`.
 pub fn encode(policy: &Policy, example: &Example, max_len: usize) -> Result<Encoded, TrainError> {
     let completion = example.completion.as_deref().ok_or_else(|| {
-        TrainError::Input(format!("SFT example without a completion: {:?}", example.prompt))
+        TrainError::Input(format!(
+            "SFT example without a completion: {:?}",
+            example.prompt
+        ))
     })?;
     let mut tokens = policy.prompt_tokens(&example.prompt)?;
     let prompt_len = tokens.len();
@@ -46,7 +49,11 @@ pub struct Batch {
 }
 
 pub fn batch(encoded: &[&Encoded], device: &Device) -> Result<Batch, TrainError> {
-    let width = encoded.iter().map(|e| e.tokens.len() - 1).max().unwrap_or(1);
+    let width = encoded
+        .iter()
+        .map(|e| e.tokens.len() - 1)
+        .max()
+        .unwrap_or(1);
     let rows = encoded.len();
     let (mut inputs, mut targets, mut mask) = (
         vec![0u32; rows * width],
@@ -169,7 +176,8 @@ pub fn train(
         metrics.write(&record)?;
         on_step(&record);
         let done = step + 1;
-        if config.checkpoint_every > 0 && (done % config.checkpoint_every == 0 || done == sft.steps) {
+        if config.checkpoint_every > 0 && (done % config.checkpoint_every == 0 || done == sft.steps)
+        {
             run.save_checkpoint(
                 policy,
                 &optimizer,

@@ -25,8 +25,8 @@ fn io_error(path: &Path, e: impl std::fmt::Display) -> TrainError {
 /// Read an HF `config.json` (Llama, Mistral or Qwen2 family).
 pub fn read_hf_config(path: &Path) -> Result<ModelConfig, TrainError> {
     let text = std::fs::read_to_string(path).map_err(|e| io_error(path, e))?;
-    let raw: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| TrainError::Input(format!("{}: {e}", path.display())))?;
+    let raw: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| TrainError::Input(format!("{}: {e}", path.display())))?;
     let model_type = raw["model_type"].as_str().unwrap_or("llama");
     if !matches!(model_type, "llama" | "qwen2" | "mistral") {
         return Err(TrainError::Config(format!(
@@ -67,8 +67,8 @@ pub fn load_hf(dir: &Path, dtype: DType, device: &Device) -> Result<Loaded, Trai
     let index = dir.join("model.safetensors.index.json");
     let files: Vec<std::path::PathBuf> = if index.exists() {
         let text = std::fs::read_to_string(&index).map_err(|e| io_error(&index, e))?;
-        let index: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| TrainError::Input(format!("{}: {e}", index.display())))?;
+        let index: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| TrainError::Input(format!("{}: {e}", index.display())))?;
         let mut shards: Vec<String> = index["weight_map"]
             .as_object()
             .ok_or_else(|| TrainError::Input(format!("{}: no weight_map", dir.display())))?
@@ -83,7 +83,8 @@ pub fn load_hf(dir: &Path, dtype: DType, device: &Device) -> Result<Loaded, Trai
     };
     let mut tensors = HashMap::new();
     for file in &files {
-        let shard = candle_core::safetensors::load(file, &Device::Cpu).map_err(|e| io_error(file, e))?;
+        let shard =
+            candle_core::safetensors::load(file, &Device::Cpu).map_err(|e| io_error(file, e))?;
         tensors.extend(shard);
     }
     let vars = fill_vars(&config, tensors, dtype, device)?;
@@ -154,7 +155,10 @@ pub fn save_hf(
         object.insert("mlp_bias".into(), false.into());
     }
     if let Some(tokenizer) = tokenizer {
-        for (key, token) in [("eos_token_id", "<|im_end|>"), ("bos_token_id", "<|im_start|>")] {
+        for (key, token) in [
+            ("eos_token_id", "<|im_end|>"),
+            ("bos_token_id", "<|im_start|>"),
+        ] {
             if let Some(id) = tokenizer.token_id(token) {
                 object.insert(key.into(), id.into());
             }
@@ -163,12 +167,21 @@ pub fn save_hf(
     let config_path = dir.join("config.json");
     write_synced(
         &config_path,
-        serde_json::to_string_pretty(&json).expect("json").as_bytes(),
+        serde_json::to_string_pretty(&json)
+            .expect("json")
+            .as_bytes(),
     )?;
     let tensors: HashMap<String, Tensor> = {
         let data = vars.data().lock().expect("var map lock");
         data.iter()
-            .map(|(name, var)| Ok((name.clone(), var.as_tensor().to_dtype(DType::F32)?.to_device(&Device::Cpu)?)))
+            .map(|(name, var)| {
+                Ok((
+                    name.clone(),
+                    var.as_tensor()
+                        .to_dtype(DType::F32)?
+                        .to_device(&Device::Cpu)?,
+                ))
+            })
             .collect::<Result<_, candle_core::Error>>()?
     };
     let weights = dir.join("model.safetensors");
@@ -211,9 +224,8 @@ pub fn load_gguf(path: &Path, dtype: DType, device: &Device) -> Result<Loaded, T
         )));
     }
     let key = |name: &str| format!("{architecture}.{name}");
-    let number = |name: &str| -> Result<usize, TrainError> {
-        Ok(meta(&key(name))?.to_u32()? as usize)
-    };
+    let number =
+        |name: &str| -> Result<usize, TrainError> { Ok(meta(&key(name))?.to_u32()? as usize) };
     let tokens = meta("tokenizer.ggml.tokens")?.to_vec()?;
     let heads = number("attention.head_count")?;
     let kv_heads = number("attention.head_count_kv").unwrap_or(heads);
@@ -243,10 +255,18 @@ pub fn load_gguf(path: &Path, dtype: DType, device: &Device) -> Result<Loaded, T
         let Some(hf_name) = hf_name(name) else {
             continue;
         };
-        let mut tensor = content.tensor(&mut file, name, &Device::Cpu)?.dequantize(&Device::Cpu)?;
+        let mut tensor = content
+            .tensor(&mut file, name, &Device::Cpu)?
+            .dequantize(&Device::Cpu)?;
         // llama.cpp's converter interleaves the two RoPE halves of each Llama Q/K head.
-        if architecture == "llama" && (name.ends_with("attn_q.weight") || name.ends_with("attn_k.weight")) {
-            let n = if name.ends_with("attn_q.weight") { heads } else { kv_heads };
+        if architecture == "llama"
+            && (name.ends_with("attn_q.weight") || name.ends_with("attn_k.weight"))
+        {
+            let n = if name.ends_with("attn_q.weight") {
+                heads
+            } else {
+                kv_heads
+            };
             let columns = tensor.dim(1)?;
             tensor = tensor
                 .reshape((n, head_dim / 2, 2, columns))?
@@ -298,7 +318,9 @@ fn hf_name(gguf: &str) -> Option<String> {
 /// Rebuild an HF byte-level BPE `tokenizer.json` from a GGUF's `gpt2`-model vocabulary.
 fn gguf_tokenizer(content: &gguf_file::Content, path: &Path) -> Result<Tokenizer, TrainError> {
     let get = |key: &str| content.metadata.get(key);
-    let model = get("tokenizer.ggml.model").map(|v| v.to_string()).transpose()?;
+    let model = get("tokenizer.ggml.model")
+        .map(|v| v.to_string())
+        .transpose()?;
     if model.map(String::as_str) != Some("gpt2") {
         return Err(TrainError::Config(format!(
             "{}: only byte-level BPE (gpt2) GGUF tokenizers are supported",
@@ -318,15 +340,25 @@ fn gguf_tokenizer(content: &gguf_file::Content, path: &Path) -> Result<Tokenizer
     let tokens = strings("tokenizer.ggml.tokens")?;
     let merges = strings("tokenizer.ggml.merges")?;
     let types: Vec<i32> = match get("tokenizer.ggml.token_type") {
-        Some(value) => value.to_vec()?.iter().map(|v| v.to_i32()).collect::<Result<_, _>>()?,
+        Some(value) => value
+            .to_vec()?
+            .iter()
+            .map(|v| v.to_i32())
+            .collect::<Result<_, _>>()?,
         None => Vec::new(),
     };
-    let pre = get("tokenizer.ggml.pre").map(|v| v.to_string()).transpose()?.cloned().unwrap_or_default();
+    let pre = get("tokenizer.ggml.pre")
+        .map(|v| v.to_string())
+        .transpose()?
+        .cloned()
+        .unwrap_or_default();
     let byte_level = serde_json::json!({"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true});
     let pre_tokenizer = match pre.as_str() {
         // llama.cpp's smollm/starcoder pre-tokenizers split digits one by one before the GPT-2 regex.
-        "smollm" | "starcoder" | "refact" => serde_json::json!({"type": "Sequence", "pretokenizers": [
-            {"type": "Digits", "individual_digits": true}, byte_level]}),
+        "smollm" | "starcoder" | "refact" => {
+            serde_json::json!({"type": "Sequence", "pretokenizers": [
+            {"type": "Digits", "individual_digits": true}, byte_level]})
+        }
         "qwen2" | "deepseek-r1-qwen" => serde_json::json!({"type": "Sequence", "pretokenizers": [
             {"type": "Split", "pattern": {"Regex": QWEN_SPLIT}, "behavior": "Isolated", "invert": false},
             {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": false, "use_regex": false}]}),

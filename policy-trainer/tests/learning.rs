@@ -27,14 +27,32 @@ fn sft_drives_the_held_out_loss_below_threshold() {
     let config = load(DEFAULT_SFT, &dir);
     let sft_config = config.sft.clone().unwrap();
     let policy = Policy::load(&config.model, None, config.seed).unwrap();
-    let (train, eval) = toy_split(config.data.toy.unwrap(), ToyAnswers::Correct, 100, config.seed).unwrap();
+    let (train, eval) = toy_split(
+        config.data.toy.unwrap(),
+        ToyAnswers::Correct,
+        100,
+        config.seed,
+    )
+    .unwrap();
     let run = RunDir::create(&dir, 1).unwrap();
     let mut metrics = Metrics::open(&dir, None).unwrap();
     let summary = sft::train(
-        &policy, &config, &sft_config, &train, &eval, &run, &mut metrics, 0, 0, &mut |_| {},
+        &policy,
+        &config,
+        &sft_config,
+        &train,
+        &eval,
+        &run,
+        &mut metrics,
+        0,
+        0,
+        &mut |_| {},
     )
     .unwrap();
-    let (before, after) = (summary.eval_loss_before.unwrap(), summary.eval_loss_after.unwrap());
+    let (before, after) = (
+        summary.eval_loss_before.unwrap(),
+        summary.eval_loss_after.unwrap(),
+    );
     eprintln!("sft held-out loss {before:.4} -> {after:.4}");
     // Random init sits at ln(vocab) ≈ 4.6 nats per token.
     assert!(before > 4.0, "{before}");
@@ -53,17 +71,44 @@ fn grpo_with_the_reward_bus_raises_held_out_accuracy() {
     let mut metrics = Metrics::open(&dir, None).unwrap();
     // Format-only cold start: answers drawn at random.
     let (cold, _) = toy_split(task, ToyAnswers::Random, 100, config.seed).unwrap();
-    sft::train(&policy, &config, &sft_config, &cold, &[], &run, &mut metrics, 0, 0, &mut |_| {}).unwrap();
-    let (train, held_out) = toy_split(task, ToyAnswers::Correct, 100, config.seed).unwrap();
-    let rewarder = BusRewarder::from_config(grpo_config.rewards.as_ref()).unwrap();
-    let summary = grpo::train(
-        &policy, &config, &grpo_config, &rewarder, &train, &held_out, &run, &mut metrics, 0, 0,
+    sft::train(
+        &policy,
+        &config,
+        &sft_config,
+        &cold,
+        &[],
+        &run,
+        &mut metrics,
+        0,
+        0,
         &mut |_| {},
     )
     .unwrap();
-    let (before, after) = (summary.accuracy_before.unwrap(), summary.accuracy_after.unwrap());
+    let (train, held_out) = toy_split(task, ToyAnswers::Correct, 100, config.seed).unwrap();
+    let rewarder = BusRewarder::from_config(grpo_config.rewards.as_ref()).unwrap();
+    let summary = grpo::train(
+        &policy,
+        &config,
+        &grpo_config,
+        &rewarder,
+        &train,
+        &held_out,
+        &run,
+        &mut metrics,
+        0,
+        0,
+        &mut |_| {},
+    )
+    .unwrap();
+    let (before, after) = (
+        summary.accuracy_before.unwrap(),
+        summary.accuracy_after.unwrap(),
+    );
     eprintln!("grpo held-out accuracy {before:.3} -> {after:.3}");
-    assert!(before <= 0.3, "the cold start already solves the task: {before}");
+    assert!(
+        before <= 0.3,
+        "the cold start already solves the task: {before}"
+    );
     assert!(after >= 0.6, "GRPO reached only {after} (from {before})");
     let _ = std::fs::remove_dir_all(&dir);
 }

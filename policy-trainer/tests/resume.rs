@@ -11,7 +11,10 @@ const BINARY: &str = env!("CARGO_BIN_EXE_r1-train");
 /// A short cold start + GRPO run that checkpoints every step.
 fn config(output: &Path) -> String {
     policy_trainer::config::DEFAULT_GRPO
-        .replace("output = \"runs/grpo\"", &format!("output = {:?}", output.display().to_string()))
+        .replace(
+            "output = \"runs/grpo\"",
+            &format!("output = {:?}", output.display().to_string()),
+        )
         .replace("checkpoint_every = 25", "checkpoint_every = 1")
         .replace("steps = 40", "steps = 6")
         .replace("steps = 60", "steps = 10")
@@ -41,7 +44,10 @@ fn metrics_steps(dir: &Path) -> Vec<(String, u64)> {
         .lines()
         .map(|l| {
             let v: serde_json::Value = serde_json::from_str(l).unwrap();
-            (v["phase"].as_str().unwrap().to_string(), v["step"].as_u64().unwrap())
+            (
+                v["phase"].as_str().unwrap().to_string(),
+                v["step"].as_u64().unwrap(),
+            )
         })
         .collect()
 }
@@ -58,7 +64,11 @@ fn newest_checkpoint(dir: &Path) -> Option<String> {
 }
 
 fn weights(dir: &Path) -> Vec<(String, Vec<f32>)> {
-    let tensors = candle_core::safetensors::load(dir.join("final/model.safetensors"), &candle_core::Device::Cpu).unwrap();
+    let tensors = candle_core::safetensors::load(
+        dir.join("final/model.safetensors"),
+        &candle_core::Device::Cpu,
+    )
+    .unwrap();
     let mut out: Vec<(String, Vec<f32>)> = tensors
         .into_iter()
         .map(|(n, t)| (n, t.flatten_all().unwrap().to_vec1::<f32>().unwrap()))
@@ -75,7 +85,11 @@ fn kill_9_then_resume_matches_an_uninterrupted_run() {
         std::fs::write(dir.with_extension("toml"), config(dir)).unwrap();
     }
     let output = train(&straight.with_extension("toml"), false);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 
     // Kill the second run with SIGKILL once it is a few GRPO steps in.
     let mut child = Command::new(BINARY)
@@ -87,22 +101,40 @@ fn kill_9_then_resume_matches_an_uninterrupted_run() {
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(300);
     while !metrics_steps(&killed).contains(&("grpo".to_string(), 4)) {
-        assert!(Instant::now() < deadline, "the run never reached GRPO step 4");
-        assert!(child.try_wait().unwrap().is_none(), "the run ended before it was killed");
+        assert!(
+            Instant::now() < deadline,
+            "the run never reached GRPO step 4"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before it was killed"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     child.kill().unwrap();
     child.wait().unwrap();
     let logged = metrics_steps(&killed);
-    let last_logged = logged.iter().filter(|(p, _)| p == "grpo").map(|(_, s)| *s).max().unwrap();
+    let last_logged = logged
+        .iter()
+        .filter(|(p, _)| p == "grpo")
+        .map(|(_, s)| *s)
+        .max()
+        .unwrap();
     let checkpoint = newest_checkpoint(&killed).unwrap();
     let saved: u64 = checkpoint.rsplit('-').next().unwrap().parse().unwrap();
     assert!(checkpoint.starts_with("checkpoint-grpo-"), "{checkpoint}");
-    assert!(last_logged - saved <= 1, "lost more than one step: logged {last_logged}, saved {saved}");
+    assert!(
+        last_logged - saved <= 1,
+        "lost more than one step: logged {last_logged}, saved {saved}"
+    );
     assert!(!killed.join("final").exists());
 
     let output = train(&killed.with_extension("toml"), true);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(String::from_utf8_lossy(&output.stderr).contains("resuming from"));
     assert_eq!(metrics_steps(&killed), metrics_steps(&straight));
     assert_eq!(weights(&killed), weights(&straight));
@@ -121,9 +153,18 @@ fn misuse_is_refused_with_a_clear_message() {
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("no checkpoint"));
     // A config error names the problem and exits 2.
-    std::fs::write(&config_path, config(&run).replace("group_size = 8", "group_size = 1")).unwrap();
+    std::fs::write(
+        &config_path,
+        config(&run).replace("group_size = 8", "group_size = 1"),
+    )
+    .unwrap();
     let output = train(&config_path, false);
-    assert_eq!(output.status.code(), Some(2), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(String::from_utf8_lossy(&output.stderr).contains("group_size >= 2"));
     std::fs::write(&config_path, "seed = \"zero\"").unwrap();
     let output = train(&config_path, false);

@@ -1,5 +1,6 @@
 //! Sampling with the KV cache: reproducible by seed, log-probs equal a fresh scoring pass,
-//! greedy and top-k 1 agree, stop tokens end a row, bad input is refused.
+//! greedy and top-k 1 agree, stop tokens and multi-token stop sequences end a row, bad input is
+//! refused.
 
 use candle_core::{DType, Device};
 use candle_nn::VarMap;
@@ -62,13 +63,28 @@ fn greedy_top_k_one_and_stop_tokens() {
     let stop_at = g[0].tokens[2];
     let stopped = SamplingConfig {
         stop_tokens: vec![stop_at],
-        ..greedy
+        ..greedy.clone()
     };
     let s = sample(&model, &[4, 5], 1, &stopped).unwrap();
     let first = g[0].tokens.iter().position(|t| *t == stop_at).unwrap();
     assert!(s[0].stopped);
     assert_eq!(s[0].tokens, g[0].tokens[..=first]);
     assert!(!g[0].stopped, "cut at the budget is not a stop");
+    // A multi-token stop sequence ends the row right after its last token.
+    let sequence = g[0].tokens[3..5].to_vec();
+    let at_sequence = SamplingConfig {
+        stop_sequences: vec![vec![12, 12, 12], sequence.clone()],
+        ..greedy.clone()
+    };
+    let s = sample(&model, &[4, 5], 1, &at_sequence).unwrap();
+    let end = g[0]
+        .tokens
+        .windows(2)
+        .position(|w| w == sequence.as_slice())
+        .unwrap()
+        + 2;
+    assert!(s[0].stopped);
+    assert_eq!(s[0].tokens, g[0].tokens[..end]);
 }
 
 #[test]

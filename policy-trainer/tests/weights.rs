@@ -24,7 +24,10 @@ fn logits(model: &Decoder, tokens: &[u32]) -> Vec<f32> {
 
 fn max_difference(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }
 
 fn random_model(config: &ModelConfig) -> (VarMap, Decoder) {
@@ -51,7 +54,8 @@ fn hf_folder_round_trips_exactly_for_llama_and_qwen2_layouts() {
         let loaded = load_hf(dir.path(), DType::F32, &Device::Cpu).unwrap();
         assert_eq!(loaded.config, config);
         assert!(loaded.tokenizer.is_some());
-        let reloaded = Decoder::new(&loaded.config, &loaded.vars, DType::F32, &Device::Cpu).unwrap();
+        let reloaded =
+            Decoder::new(&loaded.config, &loaded.vars, DType::F32, &Device::Cpu).unwrap();
         let tokens = [3u32, 17, 5, 39, 0, 8];
         assert_eq!(logits(&model, &tokens), logits(&reloaded, &tokens));
     }
@@ -69,9 +73,13 @@ fn sharded_checkpoints_load_through_the_index() {
         .iter()
         .map(|(n, v)| (n.clone(), v.as_tensor().clone()))
         .collect();
-    let (first, second): (Vec<_>, Vec<_>) = all.into_iter().partition(|(n, _)| n.contains("layers.0"));
+    let (first, second): (Vec<_>, Vec<_>) =
+        all.into_iter().partition(|(n, _)| n.contains("layers.0"));
     let mut weight_map = serde_json::Map::new();
-    for (file, part) in [("model-00001-of-00002.safetensors", first), ("model-00002-of-00002.safetensors", second)] {
+    for (file, part) in [
+        ("model-00001-of-00002.safetensors", first),
+        ("model-00002-of-00002.safetensors", second),
+    ] {
         for (name, _) in &part {
             weight_map.insert(name.clone(), file.into());
         }
@@ -102,8 +110,15 @@ fn missing_or_misshapen_weights_are_clear_errors() {
         .to_string();
     assert!(error.contains("weights lack"), "{error}");
     let dir = tempdir();
-    std::fs::write(dir.path().join("config.json"), r#"{"model_type": "gemma3"}"#).unwrap();
-    let error = load_hf(dir.path(), DType::F32, &Device::Cpu).err().unwrap().to_string();
+    std::fs::write(
+        dir.path().join("config.json"),
+        r#"{"model_type": "gemma3"}"#,
+    )
+    .unwrap();
+    let error = load_hf(dir.path(), DType::F32, &Device::Cpu)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(error.contains("not supported"), "{error}");
     let error = load_gguf(&dir.path().join("config.json"), DType::F32, &Device::Cpu)
         .err()
@@ -136,8 +151,9 @@ fn gguf_import_undoes_the_llama_qk_permutation_and_dequantizes() {
         ..common::tiny_config(0, true, false)
     };
     let alphabet: Vec<char> = {
-        let mut chars: Vec<char> =
-            tokenizers::pre_tokenizers::byte_level::ByteLevel::alphabet().into_iter().collect();
+        let mut chars: Vec<char> = tokenizers::pre_tokenizers::byte_level::ByteLevel::alphabet()
+            .into_iter()
+            .collect();
         chars.sort_unstable();
         chars
     };
@@ -191,7 +207,11 @@ fn gguf_import_undoes_the_llama_qk_permutation_and_dequantizes() {
             if name.ends_with("k_proj.weight") {
                 tensor = permute_like_llama_cpp(&tensor, config.num_key_value_heads);
             }
-            let dtype = if name.contains("norm") { GgmlDType::F32 } else { quantization };
+            let dtype = if name.contains("norm") {
+                GgmlDType::F32
+            } else {
+                quantization
+            };
             quantized.push((gguf_name(name), QTensor::quantize(&tensor, dtype).unwrap()));
         }
         use gguf_file::Value;
@@ -202,35 +222,65 @@ fn gguf_import_undoes_the_llama_qk_permutation_and_dequantizes() {
             ("llama.embedding_length", n(config.hidden_size)),
             ("llama.feed_forward_length", n(config.intermediate_size)),
             ("llama.attention.head_count", n(config.num_attention_heads)),
-            ("llama.attention.head_count_kv", n(config.num_key_value_heads)),
-            ("llama.attention.layer_norm_rms_epsilon", Value::F32(config.rms_norm_eps as f32)),
+            (
+                "llama.attention.head_count_kv",
+                n(config.num_key_value_heads),
+            ),
+            (
+                "llama.attention.layer_norm_rms_epsilon",
+                Value::F32(config.rms_norm_eps as f32),
+            ),
             ("llama.rope.freq_base", Value::F32(config.rope_theta as f32)),
             ("llama.context_length", n(config.max_position_embeddings)),
             ("tokenizer.ggml.model", Value::String("gpt2".into())),
             ("tokenizer.ggml.pre", Value::String("smollm".into())),
-            ("tokenizer.ggml.tokens", Value::Array(tokens.iter().map(|t| Value::String(t.clone())).collect())),
-            ("tokenizer.ggml.token_type", Value::Array(
-                (0..tokens.len()).map(|i| Value::I32(if i < 2 { 3 } else { 1 })).collect())),
-            ("tokenizer.ggml.merges", Value::Array(vec![Value::String("h e".into()), Value::String("Ġ w".into())])),
+            (
+                "tokenizer.ggml.tokens",
+                Value::Array(tokens.iter().map(|t| Value::String(t.clone())).collect()),
+            ),
+            (
+                "tokenizer.ggml.token_type",
+                Value::Array(
+                    (0..tokens.len())
+                        .map(|i| Value::I32(if i < 2 { 3 } else { 1 }))
+                        .collect(),
+                ),
+            ),
+            (
+                "tokenizer.ggml.merges",
+                Value::Array(vec![
+                    Value::String("h e".into()),
+                    Value::String("Ġ w".into()),
+                ]),
+            ),
         ];
         let dir = tempdir();
         let path = dir.path().join("tiny.gguf");
         let mut file = std::fs::File::create(&path).unwrap();
         let metadata_refs: Vec<(&str, &Value)> = metadata.iter().map(|(k, v)| (*k, v)).collect();
-        let tensor_refs: Vec<(&str, &QTensor)> = quantized.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        let tensor_refs: Vec<(&str, &QTensor)> =
+            quantized.iter().map(|(k, v)| (k.as_str(), v)).collect();
         gguf_file::write(&mut file, &metadata_refs, &tensor_refs).unwrap();
         drop(file);
         let loaded = load_gguf(&path, DType::F32, &Device::Cpu).unwrap();
         assert_eq!(loaded.config.vocab_size, config.vocab_size);
         assert!(loaded.config.tie_word_embeddings);
-        let imported = Decoder::new(&loaded.config, &loaded.vars, DType::F32, &Device::Cpu).unwrap();
+        let imported =
+            Decoder::new(&loaded.config, &loaded.vars, DType::F32, &Device::Cpu).unwrap();
         let ids = [5u32, 70, 2, 100, 33, 9];
         let expected = logits(&model, &ids);
         let scale = expected.iter().fold(0.0f32, |m, x| m.max(x.abs()));
         let difference = max_difference(&expected, &logits(&imported, &ids)) / scale;
         // Relative to the largest logit: exact up to rounding for F32, within 8-bit error for Q8_0.
-        let tolerance = if quantization == GgmlDType::F32 { 1e-5 } else { 0.03 };
-        assert!(difference < tolerance, "{quantization:?}: max |Δlogit| / max |logit| = {difference}");
+        let tolerance = if quantization == GgmlDType::F32 {
+            1e-5
+        } else {
+            0.03
+        };
+        assert!(
+            difference < tolerance,
+            "{quantization:?}: max |Δlogit| / max |logit| = {difference}"
+        );
         // The rebuilt tokenizer: merges apply, digits split, specials are single ids.
         let tokenizer = loaded.tokenizer.unwrap();
         let ids = tokenizer.encode("hello w<|im_end|>").unwrap();
@@ -253,8 +303,12 @@ fn toy_tokenizer_and_templates_round_trip() {
     // Every template's stop text the toy tokenizer can spell becomes a stop sequence.
     let stops = ChatTemplate::R1Zero.stop_sequences(&tokenizer);
     assert_eq!(stops[0], vec![tokenizer.token_id("</answer>").unwrap()]);
-    assert!(ChatTemplate::R1Zero.prompt(None, "2+2?").ends_with("User: 2+2? Assistant:"));
-    assert!(ChatTemplate::DeepseekR1.prompt(None, "q").ends_with("<｜Assistant｜><think>\n"));
+    assert!(ChatTemplate::R1Zero
+        .prompt(None, "2+2?")
+        .ends_with("User: 2+2? Assistant:"));
+    assert!(ChatTemplate::DeepseekR1
+        .prompt(None, "q")
+        .ends_with("<｜Assistant｜><think>\n"));
 }
 
 fn tempdir() -> TempDir {

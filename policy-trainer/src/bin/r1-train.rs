@@ -12,7 +12,11 @@ use policy_trainer::{sft, weights};
 use std::path::{Path, PathBuf};
 
 #[derive(Parser)]
-#[command(name = "r1-train", version, about = "SFT and GRPO for R1-style reasoning models")]
+#[command(
+    name = "r1-train",
+    version,
+    about = "SFT and GRPO for R1-style reasoning models"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -50,10 +54,15 @@ enum Command {
 fn main() {
     if let Err(e) = run(Cli::parse()) {
         eprintln!("error: {e:#}");
-        std::process::exit(match e.downcast_ref::<policy_trainer::TrainError>().map(|e| e.kind()) {
-            Some(policy_trainer::ErrorKind::Config | policy_trainer::ErrorKind::Input) => 2,
-            _ => 1,
-        });
+        std::process::exit(
+            match e
+                .downcast_ref::<policy_trainer::TrainError>()
+                .map(|e| e.kind())
+            {
+                Some(policy_trainer::ErrorKind::Config | policy_trainer::ErrorKind::Input) => 2,
+                _ => 1,
+            },
+        );
     }
 }
 
@@ -62,9 +71,16 @@ fn run(cli: Cli) -> Result<()> {
         Command::Sft(args) => train(args, DEFAULT_SFT, false),
         Command::Grpo(args) => train(args, DEFAULT_GRPO, true),
         Command::Convert { gguf, output } => {
-            let loaded = weights::load_gguf(&gguf, candle_core::DType::F32, &candle_core::Device::Cpu)?;
-            std::fs::create_dir_all(&output).with_context(|| format!("creating {}", output.display()))?;
-            weights::save_hf(&output, &loaded.config, &loaded.vars, loaded.tokenizer.as_ref())?;
+            let loaded =
+                weights::load_gguf(&gguf, candle_core::DType::F32, &candle_core::Device::Cpu)?;
+            std::fs::create_dir_all(&output)
+                .with_context(|| format!("creating {}", output.display()))?;
+            weights::save_hf(
+                &output,
+                &loaded.config,
+                &loaded.vars,
+                loaded.tokenizer.as_ref(),
+            )?;
             println!("wrote {}", output.display());
             Ok(())
         }
@@ -77,7 +93,9 @@ fn run(cli: Cli) -> Result<()> {
 
 fn load_config(args: &RunArgs, default: &str) -> Result<TrainConfig> {
     let text = match &args.config {
-        Some(path) => std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+        Some(path) => {
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
+        }
         None => default.to_string(),
     };
     let mut config = TrainConfig::from_toml(&text).with_context(|| match &args.config {
@@ -93,7 +111,12 @@ fn load_config(args: &RunArgs, default: &str) -> Result<TrainConfig> {
 /// Train and held-out examples: generated for toy tasks, read from JSONL otherwise.
 fn datasets(config: &TrainConfig, answers: ToyAnswers) -> Result<(Vec<Example>, Vec<Example>)> {
     if let Some(task) = config.data.toy {
-        return Ok(toy_split(task, answers, config.data.eval_size, config.seed)?);
+        return Ok(toy_split(
+            task,
+            answers,
+            config.data.eval_size,
+            config.seed,
+        )?);
     }
     let train = read_jsonl(config.data.train.as_deref().unwrap_or(Path::new("")))?;
     let eval = match &config.data.eval {
@@ -121,7 +144,12 @@ fn train(args: RunArgs, default: &str, with_grpo: bool) -> Result<()> {
                     dir.display()
                 );
             }
-            eprintln!("resuming from {} ({:?} step {})", dir.display(), state.phase, state.step);
+            eprintln!(
+                "resuming from {} ({:?} step {})",
+                dir.display(),
+                state.phase,
+                state.step
+            );
             Some((dir, state))
         }
         (Some((dir, _)), false) => bail!(
@@ -132,18 +160,28 @@ fn train(args: RunArgs, default: &str, with_grpo: bool) -> Result<()> {
         (None, true) => bail!("--resume: no checkpoint in {}", run.root.display()),
         (None, false) => None,
     };
-    let policy = Policy::load(&config.model, resumed.as_ref().map(|(d, _)| d.as_path()), config.seed)?;
+    let policy = Policy::load(
+        &config.model,
+        resumed.as_ref().map(|(d, _)| d.as_path()),
+        config.seed,
+    )?;
     let mut metrics = Metrics::open(&run.root, resumed.as_ref().map(|(_, s)| (s.phase, s.step)))?;
     let sft_steps = config.sft.as_ref().map_or(0, |s| s.steps);
-    let grpo_steps = if with_grpo { config.grpo.as_ref().map_or(0, |g| g.steps) } else { 0 };
+    let grpo_steps = if with_grpo {
+        config.grpo.as_ref().map_or(0, |g| g.steps)
+    } else {
+        0
+    };
     let (phase, done, optimizer_steps) = match &resumed {
         Some((_, s)) => (s.phase, s.step, s.optimizer_steps),
         None => (Phase::Sft, 0, 0),
     };
     let bar = ProgressBar::new((sft_steps + grpo_steps) as u64);
     bar.set_style(
-        ProgressStyle::with_template("{prefix:>5} [{elapsed_precise}] {wide_bar} {pos}/{len} {msg}")
-            .expect("a valid template"),
+        ProgressStyle::with_template(
+            "{prefix:>5} [{elapsed_precise}] {wide_bar} {pos}/{len} {msg}",
+        )
+        .expect("a valid template"),
     );
     let already = match phase {
         Phase::Sft => done,
@@ -153,11 +191,20 @@ fn train(args: RunArgs, default: &str, with_grpo: bool) -> Result<()> {
     let mut on_step = |record: &serde_json::Value| {
         let f = |key: &str| record[key].as_f64().unwrap_or(f64::NAN);
         let message = if record["phase"] == "sft" {
-            format!("loss {:.4} lr {:.2e} tok/s {:.0}", f("loss"), f("lr"), f("tokens_per_s"))
+            format!(
+                "loss {:.4} lr {:.2e} tok/s {:.0}",
+                f("loss"),
+                f("lr"),
+                f("tokens_per_s")
+            )
         } else {
             format!(
                 "reward {:.3} loss {:+.4} kl {:.4} clip {:.3} tok/s {:.0}",
-                f("reward"), f("loss"), f("kl"), f("clip_fraction"), f("tokens_per_s")
+                f("reward"),
+                f("loss"),
+                f("kl"),
+                f("clip_fraction"),
+                f("tokens_per_s")
             )
         };
         bar.set_prefix(record["phase"].as_str().unwrap_or("").to_string());
@@ -166,44 +213,97 @@ fn train(args: RunArgs, default: &str, with_grpo: bool) -> Result<()> {
         if bar.is_hidden() {
             let step = record["step"].as_u64().unwrap_or(0);
             if step % 10 == 0 || step == 1 {
-                eprintln!("{} step {step}: {message}", record["phase"].as_str().unwrap_or(""));
+                eprintln!(
+                    "{} step {step}: {message}",
+                    record["phase"].as_str().unwrap_or("")
+                );
             }
         }
     };
     if let Some(sft_config) = &config.sft {
         if phase == Phase::Sft && done < sft_config.steps {
-            let (train_set, eval_set) = datasets(&config, sft_config.toy_answers)?;
+            let (mut train_set, eval_set) = datasets(&config, sft_config.toy_answers)?;
+            if let Some(extra) = sft_config.toy_extra {
+                train_set.extend(
+                    toy_split(
+                        extra,
+                        ToyAnswers::Correct,
+                        config.data.eval_size,
+                        config.seed,
+                    )?
+                    .0,
+                );
+            }
             let summary = sft::train(
-                &policy, &config, sft_config, &train_set, &eval_set, &run, &mut metrics, done,
-                optimizer_steps, &mut on_step,
+                &policy,
+                &config,
+                sft_config,
+                &train_set,
+                &eval_set,
+                &run,
+                &mut metrics,
+                done,
+                optimizer_steps,
+                &mut on_step,
             )?;
-            report(&bar, format!(
-                "sft: {} steps, train loss {} → {:.4}, held-out loss {} → {}",
-                summary.steps,
-                summary.first_loss.map_or("(resumed)".into(), |l| format!("{l:.4}")),
-                summary.last_loss,
-                summary.eval_loss_before.map_or("(resumed)".into(), |l| format!("{l:.4}")),
-                summary.eval_loss_after.map_or("-".into(), |l| format!("{l:.4}")),
-            ));
+            report(
+                &bar,
+                format!(
+                    "sft: {} steps, train loss {} → {:.4}, held-out loss {} → {}",
+                    summary.steps,
+                    summary
+                        .first_loss
+                        .map_or("(resumed)".into(), |l| format!("{l:.4}")),
+                    summary.last_loss,
+                    summary
+                        .eval_loss_before
+                        .map_or("(resumed)".into(), |l| format!("{l:.4}")),
+                    summary
+                        .eval_loss_after
+                        .map_or("-".into(), |l| format!("{l:.4}")),
+                ),
+            );
         }
     }
     if let (true, Some(grpo_config)) = (with_grpo, &config.grpo) {
-        let (start, opt_steps) = if phase == Phase::Grpo { (done, optimizer_steps) } else { (0, 0) };
+        let (start, opt_steps) = if phase == Phase::Grpo {
+            (done, optimizer_steps)
+        } else {
+            (0, 0)
+        };
         let (train_set, eval_set) = datasets(&config, ToyAnswers::Correct)?;
         let rewarder = BusRewarder::from_config(grpo_config.rewards.as_ref())?;
         let summary = grpo::train(
-            &policy, &config, grpo_config, &rewarder, &train_set, &eval_set, &run, &mut metrics,
-            start, opt_steps, &mut on_step,
+            &policy,
+            &config,
+            grpo_config,
+            &rewarder,
+            &train_set,
+            &eval_set,
+            &run,
+            &mut metrics,
+            start,
+            opt_steps,
+            &mut on_step,
         )?;
-        report(&bar, format!(
-            "grpo: {} steps, mean reward {} → {:.3}, held-out {} {} → {}",
-            summary.steps,
-            summary.first_reward.map_or("(resumed)".into(), |r| format!("{r:.3}")),
-            summary.last_reward,
-            grpo_config.accuracy_reward,
-            summary.accuracy_before.map_or("(resumed)".into(), |a| format!("{a:.3}")),
-            summary.accuracy_after.map_or("-".into(), |a| format!("{a:.3}")),
-        ));
+        report(
+            &bar,
+            format!(
+                "grpo: {} steps, mean reward {} → {:.3}, held-out {} {} → {}",
+                summary.steps,
+                summary
+                    .first_reward
+                    .map_or("(resumed)".into(), |r| format!("{r:.3}")),
+                summary.last_reward,
+                grpo_config.accuracy_reward,
+                summary
+                    .accuracy_before
+                    .map_or("(resumed)".into(), |a| format!("{a:.3}")),
+                summary
+                    .accuracy_after
+                    .map_or("-".into(), |a| format!("{a:.3}")),
+            ),
+        );
     }
     bar.finish_and_clear();
     let final_dir = run.save_final(&policy)?;
