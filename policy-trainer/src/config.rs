@@ -1,6 +1,6 @@
 //! `r1-train` configuration (TOML), with embedded defaults that train a tiny model on a toy task.
 
-use crate::data::{ToyAnswers, ToyTask};
+use crate::data::{read_jsonl, toy_split, Example, ToyAnswers, ToyTask};
 use crate::error::TrainError;
 use crate::loss::{AdvantageScaling, Aggregation};
 use crate::optim::OptimizerConfig;
@@ -245,6 +245,42 @@ impl TrainConfig {
             toml::from_str(text).map_err(|e| TrainError::Config(e.to_string()))?;
         config.validate()?;
         Ok(config)
+    }
+
+    /// Train and held-out examples: generated for toy tasks (with `answers` in the SFT
+    /// completions), read from JSONL otherwise.
+    pub fn examples(
+        &self,
+        answers: ToyAnswers,
+    ) -> Result<(Vec<Example>, Vec<Example>), TrainError> {
+        if let Some(task) = self.data.toy {
+            return toy_split(task, answers, self.data.eval_size, self.seed);
+        }
+        let train = read_jsonl(
+            self.data
+                .train
+                .as_deref()
+                .unwrap_or(std::path::Path::new("")),
+        )?;
+        let eval = match &self.data.eval {
+            Some(path) => read_jsonl(path)?,
+            None => Vec::new(),
+        };
+        Ok((train, eval))
+    }
+
+    /// The SFT phase's data: [`TrainConfig::examples`] with the phase's toy answers, plus the
+    /// training part of `toy_extra`.
+    pub fn sft_examples(&self) -> Result<(Vec<Example>, Vec<Example>), TrainError> {
+        let sft = self
+            .sft
+            .as_ref()
+            .ok_or_else(|| TrainError::Config("the config has no [sft] section".into()))?;
+        let (mut train, eval) = self.examples(sft.toy_answers)?;
+        if let Some(extra) = sft.toy_extra {
+            train.extend(toy_split(extra, ToyAnswers::Correct, self.data.eval_size, self.seed)?.0);
+        }
+        Ok((train, eval))
     }
 
     fn validate(&self) -> Result<(), TrainError> {

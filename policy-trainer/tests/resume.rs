@@ -16,8 +16,8 @@ fn config(output: &Path) -> String {
             &format!("output = {:?}", output.display().to_string()),
         )
         .replace("checkpoint_every = 25", "checkpoint_every = 1")
-        .replace("steps = 40", "steps = 6")
-        .replace("steps = 60", "steps = 10")
+        .replace("steps = 200", "steps = 6")
+        .replace("steps = 80", "steps = 10")
         .replace("eval_every = 20", "eval_every = 0")
         .replace("eval_size = 100", "eval_size = 20")
 }

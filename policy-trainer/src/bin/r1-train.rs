@@ -5,11 +5,11 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use policy_trainer::config::{TrainConfig, DEFAULT_GRPO, DEFAULT_SFT};
-use policy_trainer::data::{read_jsonl, toy_split, Example, ToyAnswers};
+use policy_trainer::data::ToyAnswers;
 use policy_trainer::grpo::{self, BusRewarder};
 use policy_trainer::run::{plot_curves, Metrics, Phase, Policy, RunDir, TrainerState};
 use policy_trainer::{sft, weights};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Parser)]
 #[command(
@@ -108,24 +108,6 @@ fn load_config(args: &RunArgs, default: &str) -> Result<TrainConfig> {
     Ok(config)
 }
 
-/// Train and held-out examples: generated for toy tasks, read from JSONL otherwise.
-fn datasets(config: &TrainConfig, answers: ToyAnswers) -> Result<(Vec<Example>, Vec<Example>)> {
-    if let Some(task) = config.data.toy {
-        return Ok(toy_split(
-            task,
-            answers,
-            config.data.eval_size,
-            config.seed,
-        )?);
-    }
-    let train = read_jsonl(config.data.train.as_deref().unwrap_or(Path::new("")))?;
-    let eval = match &config.data.eval {
-        Some(path) => read_jsonl(path)?,
-        None => Vec::new(),
-    };
-    Ok((train, eval))
-}
-
 fn train(args: RunArgs, default: &str, with_grpo: bool) -> Result<()> {
     let config = load_config(&args, default)?;
     if config.sft.is_none() && !with_grpo {
@@ -222,18 +204,7 @@ fn train(args: RunArgs, default: &str, with_grpo: bool) -> Result<()> {
     };
     if let Some(sft_config) = &config.sft {
         if phase == Phase::Sft && done < sft_config.steps {
-            let (mut train_set, eval_set) = datasets(&config, sft_config.toy_answers)?;
-            if let Some(extra) = sft_config.toy_extra {
-                train_set.extend(
-                    toy_split(
-                        extra,
-                        ToyAnswers::Correct,
-                        config.data.eval_size,
-                        config.seed,
-                    )?
-                    .0,
-                );
-            }
+            let (train_set, eval_set) = config.sft_examples()?;
             let summary = sft::train(
                 &policy,
                 &config,
@@ -271,7 +242,7 @@ fn train(args: RunArgs, default: &str, with_grpo: bool) -> Result<()> {
         } else {
             (0, 0)
         };
-        let (train_set, eval_set) = datasets(&config, ToyAnswers::Correct)?;
+        let (train_set, eval_set) = config.examples(ToyAnswers::Correct)?;
         let rewarder = BusRewarder::from_config(grpo_config.rewards.as_ref())?;
         let summary = grpo::train(
             &policy,
