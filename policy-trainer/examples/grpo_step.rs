@@ -61,6 +61,7 @@ fn main() -> anyhow::Result<()> {
         max_completion_len: NEW_TOKENS,
     };
     let mut seconds = Vec::new();
+    let (mut sampling_s, mut backward_s) = (0.0, 0.0);
     for step in 0..=steps {
         let started = Instant::now();
         let mut rows = Vec::new();
@@ -80,6 +81,7 @@ fn main() -> anyhow::Result<()> {
                 rows.push(tokens);
             }
         }
+        let sampled_at = Instant::now();
         let width = PROMPT_LEN + NEW_TOKENS - 1;
         let n = rows.len();
         let inputs: Vec<u32> = rows.iter().flat_map(|r| r[..width].to_vec()).collect();
@@ -106,10 +108,13 @@ fn main() -> anyhow::Result<()> {
         )?;
         let mut grads = Accumulated::default();
         grads.add(optimizer.vars(), &out.loss.backward()?)?;
+        let backward_at = Instant::now();
         optimizer.step(&grads, 1e-4)?;
         // Step 0 warms up allocations and is not counted.
         if step > 0 {
             seconds.push(started.elapsed().as_secs_f64());
+            sampling_s += (sampled_at - started).as_secs_f64();
+            backward_s += (backward_at - sampled_at).as_secs_f64();
         }
     }
     let total: f64 = seconds.iter().sum();
@@ -117,7 +122,8 @@ fn main() -> anyhow::Result<()> {
     println!(
         "{}",
         serde_json::json!({"impl": "candle (this crate)", "steps": steps, "seconds_per_step": total / steps as f64,
-                           "completion_tokens_per_s": tokens / total})
+                           "completion_tokens_per_s": tokens / total,
+                           "sampling_share": sampling_s / total, "loss_and_backward_share": backward_s / total})
     );
     Ok(())
 }

@@ -182,6 +182,10 @@ pub fn train(
     } else {
         None
     };
+    if let Some(accuracy) = accuracy_before {
+        metrics
+            .write(&serde_json::json!({"phase": "grpo", "step": 0, "eval_accuracy": accuracy}))?;
+    }
     let mut optimizer = AdamW::new(&policy.vars, grpo.optimizer.clone())?;
     let latest = if start_step > 0 {
         run.latest_checkpoint()?

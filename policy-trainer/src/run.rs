@@ -57,6 +57,7 @@ impl Policy {
         seed: u64,
     ) -> Result<Policy, TrainError> {
         let device = parse_device(&source.device)?;
+        let path = source.path.as_deref().map(expand_home).unwrap_or_default();
         let dtype = parse_dtype(&source.dtype)?;
         let (config, vars, tokenizer) = match (checkpoint, source.source) {
             (Some(dir), _) => {
@@ -85,18 +86,16 @@ impl Policy {
                 (config, vars, Some(tokenizer))
             }
             (None, SourceKind::Hf) => {
-                let path = source.path.as_deref().unwrap_or(Path::new(""));
-                let loaded = weights::load_hf(path, dtype, &device)?;
+                let loaded = weights::load_hf(&path, dtype, &device)?;
                 (loaded.config, loaded.vars, loaded.tokenizer)
             }
             (None, SourceKind::Gguf) => {
-                let path = source.path.as_deref().unwrap_or(Path::new(""));
-                let loaded = weights::load_gguf(path, dtype, &device)?;
+                let loaded = weights::load_gguf(&path, dtype, &device)?;
                 (loaded.config, loaded.vars, loaded.tokenizer)
             }
         };
         let tokenizer = match &source.tokenizer {
-            Some(path) => Tokenizer::from_file(path)?,
+            Some(path) => Tokenizer::from_file(&expand_home(path))?,
             None => tokenizer.ok_or_else(|| {
                 TrainError::Config(
                     "the weights come without tokenizer.json: set model.tokenizer".into(),
@@ -133,6 +132,14 @@ impl Policy {
         let model = Decoder::new(&self.config, &vars, self.model.dtype(), self.model.device())?;
         copy_vars(&self.vars, &vars)?;
         Ok((vars, model))
+    }
+}
+
+/// `~/…` → `$HOME/…` (configs name files under the shared cache folder this way).
+fn expand_home(path: &Path) -> PathBuf {
+    match (path.strip_prefix("~"), std::env::var_os("HOME")) {
+        (Ok(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => path.to_path_buf(),
     }
 }
 

@@ -194,7 +194,7 @@ fn train(args: RunArgs, default: &str, with_grpo: bool) -> Result<()> {
         bar.inc(1);
         if bar.is_hidden() {
             let step = record["step"].as_u64().unwrap_or(0);
-            if step % 10 == 0 || step == 1 {
+            if step.is_multiple_of(10) || step == 1 {
                 eprintln!(
                     "{} step {step}: {message}",
                     record["phase"].as_str().unwrap_or("")
@@ -280,7 +280,7 @@ fn train(args: RunArgs, default: &str, with_grpo: bool) -> Result<()> {
     let final_dir = run.save_final(&policy)?;
     let png = run.root.join("curves.png");
     let series: &[&str] = if with_grpo {
-        &["loss", "reward", "eval_accuracy", "kl"]
+        &["loss", "reward", "reward/accuracy", "eval_accuracy"]
     } else {
         &["loss", "lr"]
     };
