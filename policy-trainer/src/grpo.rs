@@ -229,6 +229,8 @@ pub fn train(
         // Rollouts: keep groups whose rewards differ (dynamic sampling), up to prompts_per_step.
         let mut kept: Vec<Group> = Vec::new();
         let mut all_rewarded: Vec<Rewarded> = Vec::new();
+        // One rollout per step goes into the metrics, to read what the policy writes.
+        let mut example_sample = None;
         let (mut generated, mut truncated, mut sampled) = (0usize, 0usize, 0usize);
         for attempt in 0..grpo.max_sampling_tries {
             let mut rng = rand::rngs::StdRng::seed_from_u64(
@@ -273,6 +275,13 @@ pub fn train(
                     .iter()
                     .map(|r| r.total)
                     .collect();
+            }
+            if example_sample.is_none() {
+                if let (Some(sample), Some(reward)) = (samples.first(), rewarded.first()) {
+                    example_sample = Some(serde_json::json!({
+                        "prompt": sample.prompt, "completion": sample.completion, "reward": reward.total,
+                    }));
+                }
             }
             all_rewarded.extend(rewarded);
             for group in groups {
@@ -398,6 +407,9 @@ pub fn train(
             if let Some(mean) = component_mean(&all_rewarded, &name) {
                 record[format!("reward/{name}")] = mean.into();
             }
+        }
+        if let Some(sample) = example_sample {
+            record["sample"] = sample;
         }
         if let Some(acc) = eval_accuracy {
             record["eval_accuracy"] = acc.into();

@@ -107,3 +107,83 @@ fn grpo_with_the_reward_bus_raises_held_out_accuracy() {
     assert!(after >= 0.6, "GRPO reached only {after} (from {before})");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Steps of a short GRPO run after a brief cold start, with `adjust` applied to the config.
+fn short_grpo(
+    name: &str,
+    adjust: impl Fn(&mut policy_trainer::config::GrpoConfig),
+) -> Vec<serde_json::Value> {
+    let dir = scratch(name);
+    let mut config = load(DEFAULT_GRPO, &dir);
+    config.data.eval_size = 8;
+    config.sft.as_mut().unwrap().steps = 30;
+    let grpo_config = config.grpo.as_mut().unwrap();
+    grpo_config.steps = 3;
+    grpo_config.eval_every = 0;
+    grpo_config.dynamic_sampling = false;
+    adjust(grpo_config);
+    let (sft_config, grpo_config) = (config.sft.clone().unwrap(), config.grpo.clone().unwrap());
+    let policy = Policy::load(&config.model, None, config.seed).unwrap();
+    let run = RunDir::create(&dir, 1).unwrap();
+    let mut metrics = Metrics::open(&dir, None).unwrap();
+    let (cold, _) = config.sft_examples().unwrap();
+    sft::train(
+        &policy,
+        &config,
+        &sft_config,
+        &cold,
+        &[],
+        &run,
+        &mut metrics,
+        0,
+        0,
+        &mut |_| {},
+    )
+    .unwrap();
+    let (train, held_out) = config.examples(ToyAnswers::Correct).unwrap();
+    let rewarder = BusRewarder::from_config(grpo_config.rewards.as_ref()).unwrap();
+    let mut records = Vec::new();
+    grpo::train(
+        &policy,
+        &config,
+        &grpo_config,
+        &rewarder,
+        &train,
+        &held_out,
+        &run,
+        &mut metrics,
+        0,
+        0,
+        &mut |r| records.push(r.clone()),
+    )
+    .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    records
+}
+
+#[test]
+fn kl_to_the_reference_and_off_policy_reuse_are_reported() {
+    // μ = 2 with a fixed reference: the second pass sees a moved policy, so KL > 0.
+    let records = short_grpo("kl", |g| {
+        g.beta = 0.1;
+        g.mu = 2;
+        g.ref_reset_every = 0;
+    });
+    assert_eq!(records.len(), 3);
+    for r in &records {
+        assert!(r["kl"].as_f64().unwrap() > 0.0, "{r}");
+        assert!(r["loss"].as_f64().unwrap().is_finite());
+        assert!((0.0..=1.0).contains(&r["clip_fraction"].as_f64().unwrap()));
+        assert!(r["sample"]["completion"].is_string());
+    }
+    // μ = 1 and the reference reset after every step: the policy equals its reference when the
+    // loss is computed, so the KL is exactly zero.
+    let records = short_grpo("reset", |g| {
+        g.beta = 0.1;
+        g.ref_reset_every = 1;
+    });
+    assert!(
+        records.iter().all(|r| r["kl"].as_f64() == Some(0.0)),
+        "{records:?}"
+    );
+}
