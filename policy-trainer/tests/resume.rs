@@ -172,3 +172,52 @@ fn misuse_is_refused_with_a_clear_message() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("seed"));
     let _ = std::fs::remove_dir_all(&root);
 }
+
+#[test]
+fn sft_reads_jsonl_data_and_names_a_bad_line() {
+    let root = scratch("jsonl");
+    let data = root.join("train.jsonl");
+    let lines: Vec<String> = (0..40)
+        .map(|i| {
+            serde_json::json!({"prompt": format!("echo {i}"), "completion": format!("\\boxed{{{i}}}")})
+                .to_string()
+        })
+        .collect();
+    std::fs::write(&data, lines.join("\n")).unwrap();
+    let run = root.join("run");
+    let config = format!(
+        "output = {:?}\ncheckpoint_every = 0\n[model]\nsource = \"toy\"\n[data]\ntrain = {:?}\n[sft]\nsteps = 3\nbatch_size = 8\noptimizer = {{ lr = 1e-3 }}\n",
+        run.display().to_string(),
+        data.display().to_string()
+    );
+    let config_path = root.join("sft.toml");
+    std::fs::write(&config_path, &config).unwrap();
+    let output = Command::new(BINARY)
+        .args(["sft", "--config"])
+        .arg(&config_path)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(metrics_steps(&run).len(), 3);
+    assert!(run.join("final/model.safetensors").exists());
+    // A malformed line is reported with its file and line number, and nothing is trained.
+    std::fs::write(&data, format!("{}\n{{\"prompt\": 3}}\n", lines[0])).unwrap();
+    let config = config.replace(
+        &run.display().to_string(),
+        &root.join("run2").display().to_string(),
+    );
+    std::fs::write(&config_path, config).unwrap();
+    let output = Command::new(BINARY)
+        .args(["sft", "--config"])
+        .arg(&config_path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("train.jsonl:2"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&root);
+}
