@@ -33,6 +33,9 @@ pub struct TrainConfig {
     pub sft: Option<SftConfig>,
     #[serde(default)]
     pub grpo: Option<GrpoConfig>,
+    /// Rejection sampling (`r1-train sample`).
+    #[serde(default)]
+    pub sample: Option<crate::rejection::RejectionConfig>,
 }
 
 fn default_checkpoint_every() -> usize {

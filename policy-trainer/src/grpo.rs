@@ -74,7 +74,10 @@ pub fn component_mean(rewarded: &[Rewarded], name: &str) -> Option<f64> {
 }
 
 /// Completion text for the rewards: end-of-turn markers are cut, answer tags kept.
-fn completion_text(policy: &Policy, completion: &Completion) -> Result<String, TrainError> {
+pub(crate) fn completion_text(
+    policy: &Policy,
+    completion: &Completion,
+) -> Result<String, TrainError> {
     let mut text = policy.tokenizer.decode(&completion.tokens)?;
     for marker in ["<|im_end|>", "<|endoftext|>", "<｜end▁of▁sentence｜>"] {
         if let Some(stripped) = text.strip_suffix(marker) {

@@ -8,6 +8,7 @@ pub mod grpo;
 pub mod loss;
 pub mod model;
 pub mod optim;
+pub mod rejection;
 pub mod run;
 pub mod sample;
 pub mod sft;

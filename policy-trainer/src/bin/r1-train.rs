@@ -41,6 +41,16 @@ enum Command {
     Sft(RunArgs),
     /// GRPO with the reward bus (after the config's cold-start SFT, if any).
     Grpo(RunArgs),
+    /// Rejection sampling: k completions per prompt from the config's model, kept when the
+    /// reward bus verifies them and they read well; writes an SFT-ready JSONL dataset.
+    Sample {
+        /// TOML configuration with a [sample] section.
+        #[arg(long)]
+        config: PathBuf,
+        /// The dataset to write (default: `<output>/samples.jsonl`).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Convert a GGUF file (Llama / Qwen2) into a Hugging Face folder.
     Convert {
         gguf: PathBuf,
@@ -70,6 +80,7 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Sft(args) => train(args, DEFAULT_SFT, false),
         Command::Grpo(args) => train(args, DEFAULT_GRPO, true),
+        Command::Sample { config, out } => rejection_sample(&config, out),
         Command::Convert { gguf, output } => {
             let loaded =
                 weights::load_gguf(&gguf, candle_core::DType::F32, &candle_core::Device::Cpu)?;
@@ -89,6 +100,52 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+fn rejection_sample(config_path: &std::path::Path, out: Option<PathBuf>) -> Result<()> {
+    let text = std::fs::read_to_string(config_path)
+        .with_context(|| format!("reading {}", config_path.display()))?;
+    let config =
+        TrainConfig::from_toml(&text).with_context(|| format!("in {}", config_path.display()))?;
+    let Some(sample_config) = &config.sample else {
+        bail!("{} has no [sample] section", config_path.display());
+    };
+    let out = out.unwrap_or_else(|| config.output.join("samples.jsonl"));
+    let policy = Policy::load(&config.model, None, config.seed)?;
+    let (prompts, _) = config.examples(ToyAnswers::Correct)?;
+    let rewarder = BusRewarder::from_config(sample_config.rewards.as_ref())?;
+    let (kept, stats) = policy_trainer::rejection::rejection_sample(
+        &policy,
+        &prompts,
+        &rewarder,
+        sample_config,
+        config.seed,
+    )?;
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
+    }
+    let lines: Vec<String> = kept
+        .iter()
+        .map(|e| serde_json::to_string(e).expect("json"))
+        .collect();
+    let tmp = out.with_extension("jsonl.tmp");
+    std::fs::write(
+        &tmp,
+        lines.join("\n") + if lines.is_empty() { "" } else { "\n" },
+    )
+    .with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, &out).with_context(|| format!("writing {}", out.display()))?;
+    eprintln!("{}", serde_json::to_string(&stats).expect("json"));
+    println!(
+        "kept {} of {} samples ({} of {} prompts) → {}",
+        stats.kept,
+        stats.sampled,
+        stats.prompts_kept,
+        stats.prompts,
+        out.display()
+    );
+    Ok(())
 }
 
 fn load_config(args: &RunArgs, default: &str) -> Result<TrainConfig> {

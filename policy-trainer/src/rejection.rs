@@ -1,0 +1,183 @@
+//! Rejection sampling (R1's stage 3 data): k completions per prompt from a checkpoint, scored by
+//! the reward bus, kept only when verified correct and readable — language-consistent, no
+//! over-long paragraphs, no code blocks outside code tasks — then deduplicated into an SFT-ready
+//! dataset.
+
+use crate::data::Example;
+use crate::error::TrainError;
+use crate::grpo::{completion_text, Rewarder};
+use crate::run::Policy;
+use crate::sample::{sample, SamplingConfig};
+use judges::{Outcome, Rewarded, Sample};
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RejectionConfig {
+    /// k: completions sampled per prompt.
+    pub samples_per_prompt: usize,
+    #[serde(default = "default_temperature")]
+    pub temperature: f64,
+    #[serde(default = "one")]
+    pub top_p: f64,
+    pub max_new_tokens: usize,
+    /// The reward component that decides correctness, and the value it must reach.
+    #[serde(default = "default_keep_reward")]
+    pub keep_reward: String,
+    #[serde(default = "one")]
+    pub min_value: f64,
+    /// When the bus scores a `language` component: the consistency a kept sample needs.
+    #[serde(default = "default_min_language")]
+    pub min_language: f64,
+    /// Reject completions with a paragraph (text between blank lines) longer than this.
+    #[serde(default = "default_max_paragraph")]
+    pub max_paragraph_chars: usize,
+    /// Kept completions per prompt, after deduplication.
+    #[serde(default = "default_max_per_prompt")]
+    pub max_per_prompt: usize,
+    /// The reward bus; absent: its embedded default.
+    #[serde(default)]
+    pub rewards: Option<judges::BusConfig>,
+}
+
+fn default_temperature() -> f64 {
+    0.7
+}
+fn one() -> f64 {
+    1.0
+}
+fn default_keep_reward() -> String {
+    "accuracy".into()
+}
+fn default_min_language() -> f64 {
+    0.95
+}
+fn default_max_paragraph() -> usize {
+    2000
+}
+fn default_max_per_prompt() -> usize {
+    1
+}
+
+/// Why samples were dropped, and how many were kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RejectionStats {
+    pub prompts: usize,
+    pub sampled: usize,
+    pub incorrect: usize,
+    pub mixed_language: usize,
+    pub long_paragraph: usize,
+    pub code_block: usize,
+    pub duplicate: usize,
+    pub over_limit: usize,
+    pub kept: usize,
+    /// Prompts with at least one kept completion.
+    pub prompts_kept: usize,
+}
+
+/// Why a scored completion is not kept (`None`: keep it).
+pub fn rejection_reason(
+    config: &RejectionConfig,
+    task: Option<&str>,
+    completion: &str,
+    rewarded: &Rewarded,
+) -> Option<&'static str> {
+    let component = |name: &str| {
+        rewarded
+            .components
+            .iter()
+            .find(|c| c.name == name && c.outcome == Outcome::Scored)
+            .and_then(|c| c.value)
+    };
+    match component(&config.keep_reward) {
+        Some(value) if value >= config.min_value => {}
+        _ => return Some("incorrect"),
+    }
+    if component("language").is_some_and(|v| v < config.min_language) {
+        return Some("mixed_language");
+    }
+    if completion
+        .split("\n\n")
+        .any(|p| p.chars().count() > config.max_paragraph_chars)
+    {
+        return Some("long_paragraph");
+    }
+    if task != Some("code") && completion.contains("```") {
+        return Some("code_block");
+    }
+    None
+}
+
+/// Sample, score and filter; returns the kept examples (completion set, SFT-ready) in prompt
+/// order, and the counts.
+pub fn rejection_sample(
+    policy: &Policy,
+    examples: &[Example],
+    rewarder: &dyn Rewarder,
+    config: &RejectionConfig,
+    seed: u64,
+) -> Result<(Vec<Example>, RejectionStats), TrainError> {
+    if config.samples_per_prompt == 0 || config.max_new_tokens == 0 || config.max_per_prompt == 0 {
+        return Err(TrainError::Config(
+            "sample: samples_per_prompt, max_new_tokens and max_per_prompt must be > 0".into(),
+        ));
+    }
+    let mut stats = RejectionStats {
+        prompts: examples.len(),
+        ..RejectionStats::default()
+    };
+    let mut kept = Vec::new();
+    let mut seen = HashSet::new();
+    for (i, example) in examples.iter().enumerate() {
+        let prompt = policy.prompt_tokens(&example.prompt)?;
+        let sampling = SamplingConfig {
+            temperature: config.temperature,
+            top_p: config.top_p,
+            max_new_tokens: config.max_new_tokens,
+            stop_sequences: policy.template.stop_sequences(&policy.tokenizer),
+            seed: seed.wrapping_add(i as u64),
+            ..SamplingConfig::default()
+        };
+        let completions = sample(&policy.model, &prompt, config.samples_per_prompt, &sampling)?;
+        let mut texts = Vec::with_capacity(completions.len());
+        let mut samples = Vec::with_capacity(completions.len());
+        for completion in &completions {
+            let text = completion_text(policy, completion)?;
+            samples.push(Sample {
+                prompt: example.prompt.clone(),
+                completion: text.clone(),
+                task: example.task.clone(),
+                answer: example.answer.clone(),
+                completion_tokens: Some(completion.tokens.len()),
+                ..Default::default()
+            });
+            texts.push(text);
+        }
+        stats.sampled += samples.len();
+        let rewarded = rewarder.reward(&samples)?;
+        let mut kept_here = 0;
+        for (text, reward) in texts.into_iter().zip(&rewarded) {
+            match rejection_reason(config, example.task.as_deref(), &text, reward) {
+                Some("incorrect") => stats.incorrect += 1,
+                Some("mixed_language") => stats.mixed_language += 1,
+                Some("long_paragraph") => stats.long_paragraph += 1,
+                Some(_) => stats.code_block += 1,
+                None if !seen.insert((example.prompt.clone(), text.clone())) => {
+                    stats.duplicate += 1
+                }
+                None if kept_here >= config.max_per_prompt => stats.over_limit += 1,
+                None => {
+                    kept_here += 1;
+                    kept.push(Example {
+                        completion: Some(text),
+                        ..example.clone()
+                    });
+                }
+            }
+        }
+        stats.prompts_kept += usize::from(kept_here > 0);
+    }
+    stats.kept = kept.len();
+    Ok((kept, stats))
+}
