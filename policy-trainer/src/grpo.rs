@@ -74,10 +74,7 @@ pub fn component_mean(rewarded: &[Rewarded], name: &str) -> Option<f64> {
 }
 
 /// Completion text for the rewards: end-of-turn markers are cut, answer tags kept.
-pub(crate) fn completion_text(
-    policy: &Policy,
-    completion: &Completion,
-) -> Result<String, TrainError> {
+fn completion_text(policy: &Policy, completion: &Completion) -> Result<String, TrainError> {
     let mut text = policy.tokenizer.decode(&completion.tokens)?;
     for marker in ["<|im_end|>", "<|endoftext|>", "<｜end▁of▁sentence｜>"] {
         if let Some(stripped) = text.strip_suffix(marker) {
@@ -87,15 +84,40 @@ pub(crate) fn completion_text(
     Ok(text)
 }
 
-fn to_sample(example: &Example, completion: String, tokens: usize) -> Sample {
-    Sample {
-        prompt: example.prompt.clone(),
-        completion,
-        task: example.task.clone(),
-        answer: example.answer.clone(),
-        completion_tokens: Some(tokens),
-        ..Default::default()
-    }
+/// Sampled completions of one example, as tokens and as reward-bus samples.
+pub(crate) struct Rollouts {
+    pub prompt: Vec<u32>,
+    pub completions: Vec<Completion>,
+    pub samples: Vec<Sample>,
+}
+
+/// `n` sampled completions of one example.
+pub(crate) fn rollouts(
+    policy: &Policy,
+    example: &Example,
+    n: usize,
+    config: &SamplingConfig,
+) -> Result<Rollouts, TrainError> {
+    let prompt = policy.prompt_tokens(&example.prompt)?;
+    let completions = sample(&policy.model, &prompt, n, config)?;
+    let samples = completions
+        .iter()
+        .map(|c| {
+            Ok(Sample {
+                prompt: example.prompt.clone(),
+                completion: completion_text(policy, c)?,
+                task: example.task.clone(),
+                answer: example.answer.clone(),
+                completion_tokens: Some(c.tokens.len()),
+                ..Default::default()
+            })
+        })
+        .collect::<Result<_, TrainError>>()?;
+    Ok(Rollouts {
+        prompt,
+        completions,
+        samples,
+    })
 }
 
 /// `samples` completions per held-out example (one greedy one when `config.temperature` is 0),
@@ -115,15 +137,11 @@ pub fn evaluate(
     };
     let mut scored = Vec::with_capacity(examples.len() * n);
     for (i, example) in examples.iter().enumerate() {
-        let prompt = policy.prompt_tokens(&example.prompt)?;
         let config = SamplingConfig {
             seed: config.seed.wrapping_add(i as u64),
             ..config.clone()
         };
-        for completion in sample(&policy.model, &prompt, n, &config)? {
-            let text = completion_text(policy, &completion)?;
-            scored.push(to_sample(example, text, completion.tokens.len()));
-        }
+        scored.extend(rollouts(policy, example, n, &config)?.samples);
     }
     rewarder.reward(&scored)
 }
@@ -245,7 +263,6 @@ pub fn train(
             let mut groups = Vec::new();
             let mut samples = Vec::new();
             for (p, example) in prompts.iter().enumerate() {
-                let prompt = policy.prompt_tokens(&example.prompt)?;
                 let sampling = SamplingConfig {
                     temperature: grpo.temperature,
                     top_p: grpo.top_p,
@@ -255,17 +272,17 @@ pub fn train(
                     seed: config.seed ^ ((step as u64) << 24) ^ ((attempt as u64) << 16) ^ p as u64,
                     ..SamplingConfig::default()
                 };
-                let completions = sample(&policy.model, &prompt, grpo.group_size, &sampling)?;
+                let Rollouts {
+                    prompt,
+                    completions,
+                    samples: rollout,
+                } = rollouts(policy, example, grpo.group_size, &sampling)?;
                 for c in &completions {
                     generated += c.tokens.len();
                     truncated += usize::from(!c.stopped);
                     sampled += 1;
-                    samples.push(to_sample(
-                        example,
-                        completion_text(policy, c)?,
-                        c.tokens.len(),
-                    ));
                 }
+                samples.extend(rollout);
                 groups.push(Group {
                     prompt,
                     completions,

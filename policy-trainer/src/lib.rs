@@ -11,6 +11,7 @@ pub mod optim;
 pub mod rejection;
 pub mod run;
 pub mod sample;
+pub mod serve;
 pub mod sft;
 pub mod text;
 pub mod weights;

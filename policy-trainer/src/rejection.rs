@@ -5,10 +5,10 @@
 
 use crate::data::Example;
 use crate::error::TrainError;
-use crate::grpo::{completion_text, Rewarder};
+use crate::grpo::{rollouts, Rewarder};
 use crate::run::Policy;
-use crate::sample::{sample, SamplingConfig};
-use judges::{Outcome, Rewarded, Sample};
+use crate::sample::SamplingConfig;
+use judges::{Outcome, Rewarded};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
@@ -130,7 +130,6 @@ pub fn rejection_sample(
     let mut kept = Vec::new();
     let mut seen = HashSet::new();
     for (i, example) in examples.iter().enumerate() {
-        let prompt = policy.prompt_tokens(&example.prompt)?;
         let sampling = SamplingConfig {
             temperature: config.temperature,
             top_p: config.top_p,
@@ -139,25 +138,12 @@ pub fn rejection_sample(
             seed: seed.wrapping_add(i as u64),
             ..SamplingConfig::default()
         };
-        let completions = sample(&policy.model, &prompt, config.samples_per_prompt, &sampling)?;
-        let mut texts = Vec::with_capacity(completions.len());
-        let mut samples = Vec::with_capacity(completions.len());
-        for completion in &completions {
-            let text = completion_text(policy, completion)?;
-            samples.push(Sample {
-                prompt: example.prompt.clone(),
-                completion: text.clone(),
-                task: example.task.clone(),
-                answer: example.answer.clone(),
-                completion_tokens: Some(completion.tokens.len()),
-                ..Default::default()
-            });
-            texts.push(text);
-        }
+        let samples = rollouts(policy, example, config.samples_per_prompt, &sampling)?.samples;
         stats.sampled += samples.len();
         let rewarded = rewarder.reward(&samples)?;
         let mut kept_here = 0;
-        for (text, reward) in texts.into_iter().zip(&rewarded) {
+        for (sample, reward) in samples.into_iter().zip(&rewarded) {
+            let text = sample.completion;
             match rejection_reason(config, example.task.as_deref(), &text, reward) {
                 Some("incorrect") => stats.incorrect += 1,
                 Some("mixed_language") => stats.mixed_language += 1,

@@ -54,12 +54,15 @@ fn sft_drives_the_held_out_loss_below_threshold() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-#[test]
-fn grpo_with_the_reward_bus_raises_held_out_accuracy() {
-    let dir = scratch("grpo");
+/// A cold start, then GRPO on the real reward bus, on the embedded default as `adjust` changes
+/// it; returns the GRPO summary and its per-step records.
+fn cold_start_then_grpo(
+    name: &str,
+    adjust: impl Fn(&mut TrainConfig),
+) -> (grpo::GrpoSummary, Vec<serde_json::Value>) {
+    let dir = scratch(name);
     let mut config = load(DEFAULT_GRPO, &dir);
-    // Before and after only (the evaluations in between cost time, not learning).
-    config.grpo.as_mut().unwrap().eval_every = 0;
+    adjust(&mut config);
     let (sft_config, grpo_config) = (config.sft.clone().unwrap(), config.grpo.clone().unwrap());
     let policy = Policy::load(&config.model, None, config.seed).unwrap();
     let run = RunDir::create(&dir, 1).unwrap();
@@ -81,69 +84,8 @@ fn grpo_with_the_reward_bus_raises_held_out_accuracy() {
     .unwrap();
     let (train, held_out) = config.examples(ToyAnswers::Correct).unwrap();
     let rewarder = BusRewarder::from_config(grpo_config.rewards.as_ref()).unwrap();
-    let summary = grpo::train(
-        &policy,
-        &config,
-        &grpo_config,
-        &rewarder,
-        &train,
-        &held_out,
-        &run,
-        &mut metrics,
-        0,
-        0,
-        &mut |_| {},
-    )
-    .unwrap();
-    let (before, after) = (
-        summary.accuracy_before.unwrap(),
-        summary.accuracy_after.unwrap(),
-    );
-    eprintln!("grpo held-out accuracy (4 samples per prompt, T = 1) {before:.3} -> {after:.3}");
-    assert!(
-        before <= 0.3,
-        "the cold start already solves the task: {before}"
-    );
-    assert!(after >= 0.6, "GRPO reached only {after} (from {before})");
-    let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// Steps of a short GRPO run after a brief cold start, with `adjust` applied to the config.
-fn short_grpo(
-    name: &str,
-    adjust: impl Fn(&mut policy_trainer::config::GrpoConfig),
-) -> Vec<serde_json::Value> {
-    let dir = scratch(name);
-    let mut config = load(DEFAULT_GRPO, &dir);
-    config.data.eval_size = 8;
-    config.sft.as_mut().unwrap().steps = 30;
-    let grpo_config = config.grpo.as_mut().unwrap();
-    grpo_config.steps = 3;
-    grpo_config.eval_every = 0;
-    grpo_config.dynamic_sampling = false;
-    adjust(grpo_config);
-    let (sft_config, grpo_config) = (config.sft.clone().unwrap(), config.grpo.clone().unwrap());
-    let policy = Policy::load(&config.model, None, config.seed).unwrap();
-    let run = RunDir::create(&dir, 1).unwrap();
-    let mut metrics = Metrics::open(&dir, None).unwrap();
-    let (cold, _) = config.sft_examples().unwrap();
-    sft::train(
-        &policy,
-        &config,
-        &sft_config,
-        &cold,
-        &[],
-        &run,
-        &mut metrics,
-        0,
-        0,
-        &mut |_| {},
-    )
-    .unwrap();
-    let (train, held_out) = config.examples(ToyAnswers::Correct).unwrap();
-    let rewarder = BusRewarder::from_config(grpo_config.rewards.as_ref()).unwrap();
     let mut records = Vec::new();
-    grpo::train(
+    let summary = grpo::train(
         &policy,
         &config,
         &grpo_config,
@@ -158,7 +100,40 @@ fn short_grpo(
     )
     .unwrap();
     let _ = std::fs::remove_dir_all(&dir);
-    records
+    (summary, records)
+}
+
+#[test]
+fn grpo_with_the_reward_bus_raises_held_out_accuracy() {
+    // Before and after only (the evaluations in between cost time, not learning).
+    let (summary, _) = cold_start_then_grpo("grpo", |c| c.grpo.as_mut().unwrap().eval_every = 0);
+    let (before, after) = (
+        summary.accuracy_before.unwrap(),
+        summary.accuracy_after.unwrap(),
+    );
+    eprintln!("grpo held-out accuracy (4 samples per prompt, T = 1) {before:.3} -> {after:.3}");
+    assert!(
+        before <= 0.3,
+        "the cold start already solves the task: {before}"
+    );
+    assert!(after >= 0.6, "GRPO reached only {after} (from {before})");
+}
+
+/// Three GRPO steps after a brief cold start, with `adjust` applied to the GRPO config.
+fn short_grpo(
+    name: &str,
+    adjust: impl Fn(&mut policy_trainer::config::GrpoConfig),
+) -> Vec<serde_json::Value> {
+    cold_start_then_grpo(name, |config| {
+        config.data.eval_size = 8;
+        config.sft.as_mut().unwrap().steps = 30;
+        let grpo_config = config.grpo.as_mut().unwrap();
+        grpo_config.steps = 3;
+        grpo_config.eval_every = 0;
+        grpo_config.dynamic_sampling = false;
+        adjust(grpo_config);
+    })
+    .1
 }
 
 #[test]

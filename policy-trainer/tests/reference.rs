@@ -7,7 +7,7 @@
 
 mod common;
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Device};
 use policy_trainer::text::ChatTemplate;
 use policy_trainer::weights::{load_gguf, save_hf};
 use policy_trainer::{Decoder, ModelConfig};
@@ -65,17 +65,6 @@ fn transformers_logits(
     (logits, report)
 }
 
-fn our_logits(model: &Decoder, ids: &[u32]) -> Vec<f32> {
-    let input = Tensor::from_vec(ids.to_vec(), (1, ids.len()), &Device::Cpu).unwrap();
-    model
-        .forward(&input, None)
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .to_vec1::<f32>()
-        .unwrap()
-}
-
 /// (max |Δ|, max |logit|, positions whose argmax differs).
 fn compare(ours: &[f32], theirs: &[f32], vocab: usize) -> (f32, f32, usize) {
     let difference = ours
@@ -117,7 +106,7 @@ fn smollm2_logits_match_transformers() {
     let ids = tokenizer.encode(&text).unwrap();
     let vocab = loaded.config.vocab_size;
     let (theirs, report) = transformers_logits(&python, &dir, &ids, vocab);
-    let (difference, scale, disagreements) = compare(&our_logits(&model, &ids), &theirs, vocab);
+    let (difference, scale, disagreements) = compare(&common::logits(&model, &ids), &theirs, vocab);
     eprintln!(
         "SmolLM2-135M, {} tokens: max |Δlogit| {difference:.2e} (max |logit| {scale:.1}), argmax disagreements {disagreements}; {report}",
         ids.len()
@@ -136,7 +125,7 @@ fn smollm2_logits_match_transformers() {
     // Greedy continuation of the real model, for the record.
     let mut tokens = ids.clone();
     for _ in 0..12 {
-        let logits = our_logits(&model, &tokens);
+        let logits = common::logits(&model, &tokens);
         let last = &logits[logits.len() - vocab..];
         tokens.push(
             (0..vocab)
@@ -183,7 +172,8 @@ fn checkpoints_written_here_load_in_transformers() {
         .unwrap();
         let ids = [1u32, 40, 41, 9, 77, 2, 15, 30];
         let (theirs, report) = transformers_logits(&python, &dir, &ids, config.vocab_size);
-        let (difference, scale, _) = compare(&our_logits(&model, &ids), &theirs, config.vocab_size);
+        let (difference, scale, _) =
+            compare(&common::logits(&model, &ids), &theirs, config.vocab_size);
         eprintln!("{class}: max |Δlogit| {difference:.2e} (max |logit| {scale:.2})");
         assert_eq!(report["class"], class);
         assert!(difference < 1e-4 * scale.max(1.0), "{class}: {difference}");

@@ -11,17 +11,6 @@ use policy_trainer::weights::{fill_vars, load_gguf, load_hf, save_hf};
 use policy_trainer::{Decoder, ModelConfig};
 use std::collections::HashMap;
 
-fn logits(model: &Decoder, tokens: &[u32]) -> Vec<f32> {
-    let input = Tensor::from_vec(tokens.to_vec(), (1, tokens.len()), &Device::Cpu).unwrap();
-    model
-        .forward(&input, None)
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .to_vec1::<f32>()
-        .unwrap()
-}
-
 fn max_difference(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
     a.iter()
@@ -57,7 +46,10 @@ fn hf_folder_round_trips_exactly_for_llama_and_qwen2_layouts() {
         let reloaded =
             Decoder::new(&loaded.config, &loaded.vars, DType::F32, &Device::Cpu).unwrap();
         let tokens = [3u32, 17, 5, 39, 0, 8];
-        assert_eq!(logits(&model, &tokens), logits(&reloaded, &tokens));
+        assert_eq!(
+            common::logits(&model, &tokens),
+            common::logits(&reloaded, &tokens)
+        );
     }
 }
 
@@ -98,7 +90,10 @@ fn sharded_checkpoints_load_through_the_index() {
     .unwrap();
     let loaded = load_hf(dir.path(), DType::F32, &Device::Cpu).unwrap();
     let reloaded = Decoder::new(&loaded.config, &loaded.vars, DType::F32, &Device::Cpu).unwrap();
-    assert_eq!(logits(&model, &[1, 2, 3]), logits(&reloaded, &[1, 2, 3]));
+    assert_eq!(
+        common::logits(&model, &[1, 2, 3]),
+        common::logits(&reloaded, &[1, 2, 3])
+    );
 }
 
 #[test]
@@ -268,9 +263,9 @@ fn gguf_import_undoes_the_llama_qk_permutation_and_dequantizes() {
         let imported =
             Decoder::new(&loaded.config, &loaded.vars, DType::F32, &Device::Cpu).unwrap();
         let ids = [5u32, 70, 2, 100, 33, 9];
-        let expected = logits(&model, &ids);
+        let expected = common::logits(&model, &ids);
         let scale = expected.iter().fold(0.0f32, |m, x| m.max(x.abs()));
-        let difference = max_difference(&expected, &logits(&imported, &ids)) / scale;
+        let difference = max_difference(&expected, &common::logits(&imported, &ids)) / scale;
         // Relative to the largest logit: exact up to rounding for F32, within 8-bit error for Q8_0.
         let tolerance = if quantization == GgmlDType::F32 {
             1e-5

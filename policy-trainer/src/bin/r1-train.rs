@@ -51,6 +51,22 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Serve a model over an OpenAI-compatible `/v1/chat/completions` endpoint.
+    Serve {
+        /// A Hugging Face folder (a run's `final/` or a checkpoint) or a `.gguf` file.
+        model: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:8000")]
+        bind: String,
+        /// chatml, r1_zero, deepseek_r1 or plain.
+        #[arg(long, default_value = "chatml")]
+        template: String,
+        /// The model name reported to clients (default: the folder or file name).
+        #[arg(long)]
+        name: Option<String>,
+        /// Upper bound on a request's max_tokens.
+        #[arg(long, default_value_t = 4096)]
+        max_tokens_limit: usize,
+    },
     /// Convert a GGUF file (Llama / Qwen2) into a Hugging Face folder.
     Convert {
         gguf: PathBuf,
@@ -81,6 +97,13 @@ fn run(cli: Cli) -> Result<()> {
         Command::Sft(args) => train(args, DEFAULT_SFT, false),
         Command::Grpo(args) => train(args, DEFAULT_GRPO, true),
         Command::Sample { config, out } => rejection_sample(&config, out),
+        Command::Serve {
+            model,
+            bind,
+            template,
+            name,
+            max_tokens_limit,
+        } => serve(model, &bind, &template, name, max_tokens_limit),
         Command::Convert { gguf, output } => {
             let loaded =
                 weights::load_gguf(&gguf, candle_core::DType::F32, &candle_core::Device::Cpu)?;
@@ -100,6 +123,54 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+fn serve(
+    model: PathBuf,
+    bind: &str,
+    template: &str,
+    name: Option<String>,
+    max_tokens_limit: usize,
+) -> Result<()> {
+    let source: policy_trainer::config::ModelSource = toml::from_str(&format!(
+        "source = {:?}\npath = {:?}\ntemplate = {:?}",
+        if model.extension().is_some_and(|e| e == "gguf") {
+            "gguf"
+        } else {
+            "hf"
+        },
+        model.display().to_string(),
+        template
+    ))
+    .context("--template: use chatml, r1_zero, deepseek_r1 or plain")?;
+    let policy = Policy::load(&source, None, 0)?;
+    let model_name = name.unwrap_or_else(|| {
+        model
+            .file_name()
+            .map_or("r1-train".into(), |n| n.to_string_lossy().to_string())
+    });
+    let state = std::sync::Arc::new(policy_trainer::serve::ServeState {
+        policy: std::sync::Mutex::new(policy),
+        model_name,
+        max_tokens_limit,
+    });
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(bind)
+            .await
+            .with_context(|| format!("binding {bind}"))?;
+        eprintln!(
+            "serving {} on http://{}/v1/chat/completions",
+            source.path.as_deref().unwrap_or(&model).display(),
+            listener.local_addr()?
+        );
+        axum::serve(listener, policy_trainer::serve::app(state))
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await?;
+        Ok(())
+    })
 }
 
 fn rejection_sample(config_path: &std::path::Path, out: Option<PathBuf>) -> Result<()> {

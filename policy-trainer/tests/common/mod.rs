@@ -18,3 +18,21 @@ pub fn tiny_config(vocab_size: usize, tied: bool, bias: bool) -> ModelConfig {
         max_position_embeddings: 64,
     }
 }
+
+/// Logits of one sequence, flattened (`[t · vocab]`).
+#[allow(dead_code)] // not every test file compares logits
+pub fn logits(model: &policy_trainer::Decoder, tokens: &[u32]) -> Vec<f32> {
+    let input = candle_core::Tensor::from_vec(
+        tokens.to_vec(),
+        (1, tokens.len()),
+        &candle_core::Device::Cpu,
+    )
+    .unwrap();
+    model
+        .forward(&input, None)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap()
+}
