@@ -4,6 +4,7 @@
 pub mod config;
 pub mod data;
 mod error;
+pub mod eval;
 pub mod grpo;
 pub mod loss;
 pub mod model;

@@ -67,6 +67,37 @@ enum Command {
         #[arg(long, default_value_t = 4096)]
         max_tokens_limit: usize,
     },
+    /// pass@1 (from k samples), cons@k and language consistency per language.
+    Eval {
+        /// A Hugging Face folder or a `.gguf` file.
+        model: PathBuf,
+        /// `mmath` (fixtures/mmath), `toy:first|sort|sum`, or a JSONL file with prompt and answer.
+        #[arg(long, default_value = "mmath")]
+        data: String,
+        /// MMATH languages, comma-separated (default: all ten).
+        #[arg(long, value_delimiter = ',')]
+        languages: Vec<String>,
+        /// Problems per language (MMATH) or in all (other data).
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[arg(long, default_value_t = 4)]
+        samples: usize,
+        #[arg(long, default_value_t = 0.6)]
+        temperature: f64,
+        #[arg(long, default_value_t = 0.95)]
+        top_p: f64,
+        #[arg(long, default_value_t = 1024)]
+        max_new_tokens: usize,
+        #[arg(long, default_value = "chatml")]
+        template: String,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[arg(long, default_value = "fixtures/mmath")]
+        mmath_dir: PathBuf,
+        /// Also write the report as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
     /// Convert a GGUF file (Llama / Qwen2) into a Hugging Face folder.
     Convert {
         gguf: PathBuf,
@@ -104,6 +135,63 @@ fn run(cli: Cli) -> Result<()> {
             name,
             max_tokens_limit,
         } => serve(model, &bind, &template, name, max_tokens_limit),
+        Command::Eval {
+            model,
+            data,
+            languages,
+            limit,
+            samples,
+            temperature,
+            top_p,
+            max_new_tokens,
+            template,
+            seed,
+            mmath_dir,
+            json,
+        } => {
+            let policy = Policy::load(&model_source(&model, &template)?, None, 0)?;
+            let items: Vec<policy_trainer::eval::EvalItem> = if data == "mmath" {
+                policy_trainer::eval::read_mmath(&mmath_dir, &languages, limit)?
+            } else {
+                let examples = match data.strip_prefix("toy:") {
+                    Some(task) => {
+                        let task: policy_trainer::data::ToyTask =
+                            serde_json::from_value(task.into()).with_context(|| {
+                                format!("--data toy:{task}: use first, sort or sum")
+                            })?;
+                        policy_trainer::data::toy_split(task, ToyAnswers::Correct, limit, seed)?.1
+                    }
+                    None => policy_trainer::data::read_jsonl(std::path::Path::new(&data))?,
+                };
+                examples
+                    .into_iter()
+                    .take(limit)
+                    .map(|example| policy_trainer::eval::EvalItem {
+                        example,
+                        language: None,
+                    })
+                    .collect()
+            };
+            let bus = judges::BusConfig::from_toml(
+                "cache_entries = 0\n[[reward]]\nname = \"accuracy\"\nkind = \"math\"\nstrict = false\n[[reward]]\nname = \"language\"\nkind = \"language\"\n",
+            )?;
+            let rewarder = BusRewarder::from_config(Some(&bus))?;
+            let config = policy_trainer::eval::EvalConfig {
+                samples,
+                temperature,
+                top_p,
+                max_new_tokens,
+                seed,
+            };
+            let report =
+                policy_trainer::eval::evaluate(&policy, &items, &rewarder, "accuracy", &config)?;
+            print!("{}", report.table());
+            if let Some(path) = json {
+                std::fs::write(&path, serde_json::to_string_pretty(&report)?)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            Ok(())
+        }
         Command::Convert { gguf, output } => {
             let loaded =
                 weights::load_gguf(&gguf, candle_core::DType::F32, &candle_core::Device::Cpu)?;
@@ -123,6 +211,24 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// The model at `path` (a `.gguf` file or an HF folder) with a chat template by name.
+fn model_source(
+    path: &std::path::Path,
+    template: &str,
+) -> Result<policy_trainer::config::ModelSource> {
+    toml::from_str(&format!(
+        "source = {:?}\npath = {:?}\ntemplate = {:?}",
+        if path.extension().is_some_and(|e| e == "gguf") {
+            "gguf"
+        } else {
+            "hf"
+        },
+        path.display().to_string(),
+        template
+    ))
+    .context("--template: use chatml, r1_zero, deepseek_r1 or plain")
 }
 
 fn serve(

@@ -1,0 +1,267 @@
+//! `r1-train eval`: pass@1 estimated from k samples, cons@k (majority vote over answers grouped
+//! by mathematical equivalence) and the language-consistency rate, per language — on MMATH
+//! (the repository's `fixtures/mmath`, ten languages) or any prompt set with answers.
+
+use crate::data::Example;
+use crate::error::TrainError;
+use crate::grpo::{component_mean, rollouts, Rewarder};
+use crate::run::Policy;
+use crate::sample::SamplingConfig;
+use judges::{Outcome, Rewarded};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
+
+/// One problem to evaluate, with the language its answer should be written in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvalItem {
+    pub example: Example,
+    pub language: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvalConfig {
+    /// k: samples per problem.
+    pub samples: usize,
+    pub temperature: f64,
+    pub top_p: f64,
+    pub max_new_tokens: usize,
+    pub seed: u64,
+}
+
+impl Default for EvalConfig {
+    /// DeepSeek-R1's evaluation setting: T = 0.6, top-p 0.95.
+    fn default() -> Self {
+        EvalConfig {
+            samples: 4,
+            temperature: 0.6,
+            top_p: 0.95,
+            max_new_tokens: 1024,
+            seed: 0,
+        }
+    }
+}
+
+/// Rates over a set of problems.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Row {
+    pub problems: usize,
+    /// Mean accuracy over all samples (pass@1 estimated from k samples).
+    pub pass_at_1: f64,
+    /// Share of problems whose majority answer is correct.
+    pub cons_at_k: f64,
+    /// Mean language-consistency reward over samples where it applies (`None`: never scored).
+    pub language_consistency: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct EvalReport {
+    pub samples_per_problem: usize,
+    pub overall: Row,
+    /// By target language (`-` when the item names none).
+    pub by_language: BTreeMap<String, Row>,
+}
+
+/// Read MMATH from a folder holding `questions.jsonl.gz` (`gid`, `lang`, `question`) and
+/// `answers.jsonl` (`gid`, `answer`): the first `limit` problems of each language in
+/// `languages` (empty: all ten).
+pub fn read_mmath(
+    dir: &Path,
+    languages: &[String],
+    limit: usize,
+) -> Result<Vec<EvalItem>, TrainError> {
+    let io =
+        |path: &Path, e: &dyn std::fmt::Display| TrainError::Io(format!("{}: {e}", path.display()));
+    let answers_path = dir.join("answers.jsonl");
+    let answers_text = std::fs::read_to_string(&answers_path).map_err(|e| io(&answers_path, &e))?;
+    let mut answers = BTreeMap::new();
+    for line in answers_text.lines().filter(|l| !l.trim().is_empty()) {
+        let value: serde_json::Value =
+            serde_json::from_str(line).map_err(|e| io(&answers_path, &e))?;
+        if let (Some(gid), Some(answer)) = (value["gid"].as_u64(), value["answer"].as_str()) {
+            answers.insert(gid, answer.to_string());
+        }
+    }
+    let questions_path = dir.join("questions.jsonl.gz");
+    let mut questions_text = String::new();
+    flate2::read::GzDecoder::new(
+        std::fs::File::open(&questions_path).map_err(|e| io(&questions_path, &e))?,
+    )
+    .read_to_string(&mut questions_text)
+    .map_err(|e| io(&questions_path, &e))?;
+    let mut per_language: BTreeMap<String, usize> = BTreeMap::new();
+    let mut items = Vec::new();
+    for line in questions_text.lines().filter(|l| !l.trim().is_empty()) {
+        let value: serde_json::Value =
+            serde_json::from_str(line).map_err(|e| io(&questions_path, &e))?;
+        let (Some(gid), Some(lang), Some(question)) = (
+            value["gid"].as_u64(),
+            value["lang"].as_str(),
+            value["question"].as_str(),
+        ) else {
+            return Err(io(&questions_path, &"a line lacks gid, lang or question"));
+        };
+        if !languages.is_empty() && !languages.iter().any(|l| l == lang) {
+            continue;
+        }
+        let count = per_language.entry(lang.to_string()).or_default();
+        if *count >= limit {
+            continue;
+        }
+        *count += 1;
+        let answer = answers
+            .get(&gid)
+            .ok_or_else(|| io(&answers_path, &format!("no answer for gid {gid}")))?;
+        items.push(EvalItem {
+            example: Example {
+                prompt: question.to_string(),
+                completion: None,
+                answer: Some(answer.clone()),
+                task: Some("math".into()),
+            },
+            language: Some(lang.to_string()),
+        });
+    }
+    if items.is_empty() {
+        return Err(TrainError::Input(format!(
+            "no MMATH problems for languages {languages:?}"
+        )));
+    }
+    Ok(items)
+}
+
+/// Whether the majority answer among `samples` (completion, correct) is correct: answers are
+/// extracted and grouped by equivalence; the largest group wins, the earliest on ties.
+/// Completions without an answer do not vote.
+pub fn consensus_correct(samples: &[(String, bool)]) -> bool {
+    let config = verifiers::Config::lenient();
+    // (representative answer, votes, correct)
+    let mut groups: Vec<(String, usize, bool)> = Vec::new();
+    for (completion, correct) in samples {
+        let Ok((answer, _)) = verifiers::extract_answer(completion, &config) else {
+            continue;
+        };
+        match groups.iter_mut().find(|(representative, _, _)| {
+            verifiers::verify(representative, &answer, &config).correct
+        }) {
+            Some(group) => group.1 += 1,
+            None => groups.push((answer, 1, *correct)),
+        }
+    }
+    let mut best: Option<&(String, usize, bool)> = None;
+    for group in &groups {
+        if best.is_none_or(|b| group.1 > b.1) {
+            best = Some(group);
+        }
+    }
+    best.is_some_and(|(_, _, correct)| *correct)
+}
+
+/// Sample `config.samples` completions per item, score them (`accuracy_reward`, and the bus's
+/// `language` component when it has one), and aggregate per language.
+pub fn evaluate(
+    policy: &Policy,
+    items: &[EvalItem],
+    rewarder: &dyn Rewarder,
+    accuracy_reward: &str,
+    config: &EvalConfig,
+) -> Result<EvalReport, TrainError> {
+    if config.samples == 0 || config.max_new_tokens == 0 {
+        return Err(TrainError::Config(
+            "eval: samples and max_new_tokens must be > 0".into(),
+        ));
+    }
+    let stop_sequences = policy.template.stop_sequences(&policy.tokenizer);
+    // (pass@1 of the problem, consensus correct, language consistency) by language.
+    let mut results: BTreeMap<String, Vec<(f64, bool, Option<f64>)>> = BTreeMap::new();
+    for (i, item) in items.iter().enumerate() {
+        let sampling = SamplingConfig {
+            temperature: config.temperature,
+            top_p: config.top_p,
+            max_new_tokens: config.max_new_tokens,
+            stop_sequences: stop_sequences.clone(),
+            seed: config.seed.wrapping_add(i as u64),
+            ..SamplingConfig::default()
+        };
+        let mut samples = rollouts(policy, &item.example, config.samples, &sampling)?.samples;
+        for sample in &mut samples {
+            sample.language = item.language.clone();
+        }
+        let rewarded = rewarder.reward(&samples)?;
+        let correct: Vec<bool> = rewarded
+            .iter()
+            .map(|r| scored(r, accuracy_reward).is_some_and(|v| v >= 1.0))
+            .collect();
+        let pass = correct.iter().filter(|c| **c).count() as f64 / correct.len() as f64;
+        let votes: Vec<(String, bool)> = samples
+            .into_iter()
+            .map(|s| s.completion)
+            .zip(correct)
+            .collect();
+        let language = component_mean(&rewarded, "language");
+        results
+            .entry(item.language.clone().unwrap_or_else(|| "-".into()))
+            .or_default()
+            .push((pass, consensus_correct(&votes), language));
+    }
+    let row = |rows: &[(f64, bool, Option<f64>)]| -> Row {
+        let n = rows.len().max(1) as f64;
+        let languages: Vec<f64> = rows.iter().filter_map(|r| r.2).collect();
+        Row {
+            problems: rows.len(),
+            pass_at_1: rows.iter().map(|r| r.0).sum::<f64>() / n,
+            cons_at_k: rows.iter().filter(|r| r.1).count() as f64 / n,
+            language_consistency: (!languages.is_empty())
+                .then(|| languages.iter().sum::<f64>() / languages.len() as f64),
+        }
+    };
+    let all: Vec<(f64, bool, Option<f64>)> = results.values().flatten().copied().collect();
+    Ok(EvalReport {
+        samples_per_problem: config.samples,
+        overall: row(&all),
+        by_language: results
+            .iter()
+            .map(|(language, rows)| (language.clone(), row(rows)))
+            .collect(),
+    })
+}
+
+fn scored(rewarded: &Rewarded, name: &str) -> Option<f64> {
+    rewarded
+        .components
+        .iter()
+        .find(|c| c.name == name && c.outcome == Outcome::Scored)
+        .and_then(|c| c.value)
+}
+
+impl EvalReport {
+    /// A plain-text table, one row per language and the overall row last.
+    pub fn table(&self) -> String {
+        let k = self.samples_per_problem;
+        let mut out = format!(
+            "{:<9} {:>8} {:>8} {:>8} {:>12}\n",
+            "language",
+            "problems",
+            "pass@1",
+            format!("cons@{k}"),
+            "lang. cons."
+        );
+        let line = |name: &str, row: &Row| {
+            format!(
+                "{:<9} {:>8} {:>8.3} {:>8.3} {:>12}\n",
+                name,
+                row.problems,
+                row.pass_at_1,
+                row.cons_at_k,
+                row.language_consistency
+                    .map_or("-".into(), |v| format!("{v:.3}"))
+            )
+        };
+        for (language, row) in &self.by_language {
+            out.push_str(&line(language, row));
+        }
+        out.push_str(&line("all", &self.overall));
+        out
+    }
+}
