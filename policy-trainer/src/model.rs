@@ -201,7 +201,9 @@ impl Attention {
             ),
             None => (k, v),
         };
-        *cache = Some((k.clone(), v.clone()));
+        // Stored detached: a cache that kept its autograd history would chain every decode
+        // step to the previous one and hold all of them in memory.
+        *cache = Some((k.detach(), v.detach()));
         let group = self.heads / self.kv_heads;
         let (k, v) = (repeat_kv(&k, group)?, repeat_kv(&v, group)?);
         let scale = 1.0 / (self.head_dim as f64).sqrt();
