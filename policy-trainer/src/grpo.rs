@@ -324,7 +324,8 @@ pub fn train(
         let mut loss_value = 0.0;
         let (mut kl, mut clip_fraction, mut grad_norm, mut trained_tokens) =
             (0.0, 0.0, 0.0, 0usize);
-        let lr = grpo
+        // The learning rate of the step's (last) update; reported even when no group was kept.
+        let mut lr = grpo
             .optimizer
             .learning_rate(optimizer.steps, grpo.steps * grpo.mu);
         if !kept.is_empty() {
@@ -391,7 +392,7 @@ pub fn train(
                     trained_tokens += b.inputs.elem_count();
                     grads.add(optimizer.vars(), &loss.backward()?)?;
                 }
-                let lr = grpo
+                lr = grpo
                     .optimizer
                     .learning_rate(optimizer.steps, grpo.steps * grpo.mu);
                 grad_norm = optimizer.step(&grads, lr)?.grad_norm;

@@ -129,12 +129,13 @@ pub fn rejection_sample(
     };
     let mut kept = Vec::new();
     let mut seen = HashSet::new();
+    let stop_sequences = policy.template.stop_sequences(&policy.tokenizer);
     for (i, example) in examples.iter().enumerate() {
         let sampling = SamplingConfig {
             temperature: config.temperature,
             top_p: config.top_p,
             max_new_tokens: config.max_new_tokens,
-            stop_sequences: policy.template.stop_sequences(&policy.tokenizer),
+            stop_sequences: stop_sequences.clone(),
             seed: seed.wrapping_add(i as u64),
             ..SamplingConfig::default()
         };
