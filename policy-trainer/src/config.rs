@@ -1,6 +1,6 @@
 //! `r1-train` configuration (TOML), with embedded defaults that train a tiny model on a toy task.
 
-use crate::data::{read_jsonl, toy_split, Example, ToyAnswers, ToyTask};
+use crate::data::{read_jsonl, toy_mix, Example, ToyAnswers, ToyTask};
 use crate::error::TrainError;
 use crate::loss::{AdvantageScaling, Aggregation};
 use crate::optim::OptimizerConfig;
@@ -112,9 +112,9 @@ impl Default for ToyShape {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DataConfig {
-    /// A generated task instead of files.
+    /// Generated tasks (one or a list) instead of files.
     #[serde(default)]
-    pub toy: Option<ToyTask>,
+    pub toy: Option<OneOrMany<ToyTask>>,
     /// Training examples (JSONL).
     #[serde(default)]
     pub train: Option<PathBuf>,
@@ -145,10 +145,16 @@ pub struct SftConfig {
     /// Toy completions carry the right answer or a random one (format-only cold start).
     #[serde(default)]
     pub toy_answers: ToyAnswers,
-    /// A second toy task, with correct answers, mixed into the training data (a skill the
-    /// cold start teaches besides the format).
+    /// More toy tasks mixed into the training data (skills the cold start teaches besides
+    /// the format, or R1's non-reasoning data beside rejection samples).
     #[serde(default)]
-    pub toy_extra: Option<ToyTask>,
+    pub toy_extra: Option<OneOrMany<ToyTask>>,
+    /// Which answers the `toy_extra` completions carry.
+    #[serde(default)]
+    pub toy_extra_answers: ToyAnswers,
+    /// At most this many training prompts per `toy_extra` task.
+    #[serde(default)]
+    pub toy_extra_limit: Option<usize>,
     pub optimizer: OptimizerConfig,
 }
 
@@ -215,6 +221,9 @@ pub struct GrpoConfig {
     /// The reward bus (the `judges` configuration); absent: the bus's embedded default.
     #[serde(default)]
     pub rewards: Option<judges::BusConfig>,
+    /// A generative judge run in process by a local model, added to the bus.
+    #[serde(default)]
+    pub local_judge: Option<crate::judge::LocalJudgeConfig>,
 }
 
 fn default_micro_batch() -> usize {
@@ -242,6 +251,23 @@ fn default_accuracy() -> String {
     "accuracy".into()
 }
 
+/// A TOML value that is one item or a list of them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany<T> {
+    One(T),
+    Many(Vec<T>),
+}
+
+impl<T> OneOrMany<T> {
+    pub fn as_slice(&self) -> &[T] {
+        match self {
+            OneOrMany::One(item) => std::slice::from_ref(item),
+            OneOrMany::Many(items) => items,
+        }
+    }
+}
+
 impl TrainConfig {
     pub fn from_toml(text: &str) -> Result<TrainConfig, TrainError> {
         let config: TrainConfig =
@@ -256,8 +282,8 @@ impl TrainConfig {
         &self,
         answers: ToyAnswers,
     ) -> Result<(Vec<Example>, Vec<Example>), TrainError> {
-        if let Some(task) = self.data.toy {
-            return toy_split(task, answers, self.data.eval_size, self.seed);
+        if let Some(tasks) = &self.data.toy {
+            return toy_mix(tasks.as_slice(), answers, self.data.eval_size, None, self.seed);
         }
         let train = read_jsonl(
             self.data
@@ -280,8 +306,17 @@ impl TrainConfig {
             .as_ref()
             .ok_or_else(|| TrainError::Config("the config has no [sft] section".into()))?;
         let (mut train, eval) = self.examples(sft.toy_answers)?;
-        if let Some(extra) = sft.toy_extra {
-            train.extend(toy_split(extra, ToyAnswers::Correct, self.data.eval_size, self.seed)?.0);
+        if let Some(extra) = &sft.toy_extra {
+            train.extend(
+                toy_mix(
+                    extra.as_slice(),
+                    sft.toy_extra_answers,
+                    self.data.eval_size,
+                    sft.toy_extra_limit,
+                    self.seed,
+                )?
+                .0,
+            );
         }
         Ok((train, eval))
     }
@@ -293,6 +328,9 @@ impl TrainConfig {
         }
         if self.data.toy.is_none() && self.data.train.is_none() {
             return bad("data: set `toy` or `train`");
+        }
+        if self.data.toy.as_ref().is_some_and(|t| t.as_slice().is_empty()) {
+            return bad("data.toy: name at least one task");
         }
         if let Some(sft) = &self.sft {
             if sft.steps == 0 || sft.batch_size == 0 || sft.grad_accum == 0 || sft.max_len < 2 {

@@ -17,9 +17,12 @@ pub struct Example {
     /// Ground truth for the math reward.
     #[serde(default)]
     pub answer: Option<String>,
-    /// Routing key on the reward bus (`math`, `code`, …).
+    /// Routing key on the reward bus (`math`, `code`, `general`, …).
     #[serde(default)]
     pub task: Option<String>,
+    /// Code tests (sandbox schema) for the code reward.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tests: Option<sandbox::Tests>,
 }
 
 /// Read a JSONL file of [`Example`]s; a bad line is an error naming the line.
@@ -44,8 +47,11 @@ pub fn read_jsonl(path: &Path) -> Result<Vec<Example>, TrainError> {
     Ok(examples)
 }
 
-/// Generated tasks over four distinct digits. Answers are single `\boxed{}` values, checked by
-/// the math reward; SFT completions use the R1-Zero layout `<think>…</think><answer>\boxed{…}</answer>`.
+/// Generated tasks over four distinct digits, one per reward route of the R1 recipe: math
+/// (`first`, `sort`, `sum`: single `\boxed{}` values in the R1-Zero layout
+/// `<think>…</think><answer>\boxed{…}</answer>`, checked by the math reward), code (`code`: a
+/// Python program run against a test in the sandbox), general (`last`: a plain reply rated by a
+/// generative judge) and the judge's own training data (`judge_last`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ToyTask {
@@ -55,6 +61,13 @@ pub enum ToyTask {
     Sort,
     /// "sum 3 7 1 9" → 20.
     Sum,
+    /// "code sum 3 7 1 9" → a program printing 20 (`print(3+7+1+9)`), judged in the sandbox.
+    Code,
+    /// "last of 3 7 1 9" → a plain "9" after the reasoning block; no verifier, a judge rates it.
+    Last,
+    /// "last of 3 7 1 9 => 9" → "Score: 10" (or "Score: 1" for a wrong reply): what a toy
+    /// judge learns to say about `last` replies.
+    JudgeLast,
 }
 
 /// Which answer an SFT completion of a toy task carries.
@@ -80,7 +93,8 @@ impl ToyTask {
                 sorted.sort_unstable();
                 sorted.iter().map(u32::to_string).collect()
             }
-            ToyTask::Sum => digits.iter().sum::<u32>().to_string(),
+            ToyTask::Sum | ToyTask::Code => digits.iter().sum::<u32>().to_string(),
+            ToyTask::Last | ToyTask::JudgeLast => digits[3].to_string(),
         }
     }
 
@@ -89,6 +103,77 @@ impl ToyTask {
             ToyTask::First => "first of",
             ToyTask::Sort => "sort",
             ToyTask::Sum => "sum",
+            ToyTask::Code => "code sum",
+            ToyTask::Last | ToyTask::JudgeLast => "last of",
+        }
+    }
+
+    /// The reward bus's routing key for this task's prompts.
+    pub fn route(self) -> &'static str {
+        match self {
+            ToyTask::First | ToyTask::Sort | ToyTask::Sum => "math",
+            ToyTask::Code => "code",
+            ToyTask::Last => "general",
+            ToyTask::JudgeLast => "judge",
+        }
+    }
+
+    /// The example for one set of digits; `shown` picks the answer written in the completion.
+    fn example(self, digits: Digits, answers: ToyAnswers, rng: &mut impl Rng) -> Example {
+        let listed = digits.map(|d| d.to_string()).join(" ");
+        let question = format!("{} {listed}", self.word());
+        let random_digit = digits[rng.random_range(0..4)].to_string();
+        let pick = |correct: String| match answers {
+            ToyAnswers::Correct => correct,
+            ToyAnswers::Random => random_digit.clone(),
+        };
+        let (prompt, completion, answer, tests) = match self {
+            ToyTask::First | ToyTask::Sort | ToyTask::Sum => {
+                let answer = self.solve(digits);
+                let shown = pick(answer.clone());
+                let completion = format!("<think>{shown}</think><answer>\\boxed{{{shown}}}</answer>");
+                (question, completion, Some(answer), None)
+            }
+            ToyTask::Code => {
+                let expression = digits.map(|d| d.to_string()).join("+");
+                let completion =
+                    format!("<think>{expression}</think>```python\nprint({expression})\n```");
+                let tests = sandbox::Tests::Stdio {
+                    cases: vec![sandbox::StdioCase {
+                        stdin: String::new(),
+                        stdout: self.solve(digits),
+                    }],
+                };
+                (question, completion, None, Some(tests))
+            }
+            ToyTask::Last => {
+                let shown = pick(self.solve(digits));
+                (question, format!("<think>{shown}</think>{shown}"), None, None)
+            }
+            ToyTask::JudgeLast => {
+                // Half right, half wrong: another of the prompt's digits, or a longer string.
+                let reply = match rng.random_range(0..4) {
+                    0 | 1 => digits[3].to_string(),
+                    2 => digits[rng.random_range(0..3)].to_string(),
+                    _ => (0..rng.random_range(2..5))
+                        .map(|_| digits[rng.random_range(0..4)].to_string())
+                        .collect(),
+                };
+                let score = if reply == self.solve(digits) { 10 } else { 1 };
+                (
+                    format!("{question} => {reply}"),
+                    format!("Score: {score}"),
+                    None,
+                    None,
+                )
+            }
+        };
+        Example {
+            prompt,
+            completion: Some(completion),
+            answer,
+            task: Some(self.route().into()),
+            tests,
         }
     }
 }
@@ -123,29 +208,31 @@ pub fn toy_split(
     all.shuffle(&mut rng);
     let examples: Vec<Example> = all
         .iter()
-        .map(|&digits| {
-            let answer = task.solve(digits);
-            let shown = match answers {
-                ToyAnswers::Correct => answer.clone(),
-                ToyAnswers::Random => digits[rng.random_range(0..4)].to_string(),
-            };
-            Example {
-                prompt: format!(
-                    "{} {} {} {} {}",
-                    task.word(),
-                    digits[0],
-                    digits[1],
-                    digits[2],
-                    digits[3]
-                ),
-                completion: Some(format!(
-                    "<think>{shown}</think><answer>\\boxed{{{shown}}}</answer>"
-                )),
-                answer: Some(answer),
-                task: Some("math".into()),
-            }
-        })
+        .map(|&digits| task.example(digits, answers, &mut rng))
         .collect();
     let (eval, train) = examples.split_at(held_out);
     Ok((train.to_vec(), eval.to_vec()))
+}
+
+/// Several toy tasks mixed: each task's split (`held_out` shared out evenly, at most `limit`
+/// training prompts each), the training part interleaved in a seeded order.
+pub fn toy_mix(
+    tasks: &[ToyTask],
+    answers: ToyAnswers,
+    held_out: usize,
+    limit: Option<usize>,
+    seed: u64,
+) -> Result<(Vec<Example>, Vec<Example>), TrainError> {
+    let (mut train, mut eval) = (Vec::new(), Vec::new());
+    let per_task = held_out / tasks.len().max(1);
+    for (i, &task) in tasks.iter().enumerate() {
+        let (mut t, e) = toy_split(task, answers, per_task, seed.wrapping_add(i as u64))?;
+        t.truncate(limit.unwrap_or(usize::MAX));
+        train.extend(t);
+        eval.extend(e);
+    }
+    if tasks.len() > 1 {
+        train.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
+    }
+    Ok((train, eval))
 }

@@ -119,6 +119,7 @@ pub fn read_mmath(
                 completion: None,
                 answer: Some(answer.clone()),
                 task: Some("math".into()),
+                tests: None,
             },
             language: Some(lang.to_string()),
         });

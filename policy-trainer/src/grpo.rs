@@ -15,6 +15,7 @@ use candle_nn::VarMap;
 use judges::{Bus, Outcome, Rewarded, Sample};
 use rand::seq::IndexedRandom;
 use rand::SeedableRng;
+use crate::judge::LocalJudgeConfig;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -42,16 +43,43 @@ impl BusRewarder {
         })
     }
 
-    /// The bus built from a configuration (the embedded default when `None`).
-    pub fn from_config(config: Option<&judges::BusConfig>) -> Result<BusRewarder, TrainError> {
+    /// The bus built from a configuration (the embedded default when `None`), with the code
+    /// sandbox when a `code` reward is configured and an in-process judge when one is given.
+    pub fn from_config(
+        config: Option<&judges::BusConfig>,
+        local_judge: Option<&LocalJudgeConfig>,
+    ) -> Result<BusRewarder, TrainError> {
         let config = config
             .cloned()
             .unwrap_or_else(judges::BusConfig::embedded_default);
         config
             .validate()
             .map_err(|e| TrainError::Config(format!("rewards: {e}")))?;
-        let bus =
-            Bus::new(&config, None).map_err(|e| TrainError::Config(format!("rewards: {e}")))?;
+        let sandbox = if config
+            .reward
+            .iter()
+            .any(|r| matches!(r.kind, judges::RewardKind::Code { .. }))
+        {
+            let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+            let sandbox = sandbox::Sandbox::new(Default::default(), threads)
+                .map_err(|e| TrainError::Reward(format!("starting the code sandbox: {e}")))?;
+            Some(Arc::new(sandbox))
+        } else {
+            None
+        };
+        let mut bus =
+            Bus::new(&config, sandbox).map_err(|e| TrainError::Config(format!("rewards: {e}")))?;
+        if let Some(judge) = local_judge {
+            let tasks: Vec<&str> = judge.tasks.iter().map(String::as_str).collect();
+            bus.add(
+                &judge.name,
+                judge.weight,
+                &tasks,
+                judge.timeout_ms,
+                Arc::new(crate::judge::local_judge(judge)?),
+            )
+            .map_err(|e| TrainError::Config(format!("rewards: {e}")))?;
+        }
         BusRewarder::new(bus)
     }
 }
@@ -74,7 +102,7 @@ pub fn component_mean(rewarded: &[Rewarded], name: &str) -> Option<f64> {
 }
 
 /// Completion text for the rewards: end-of-turn markers are cut, answer tags kept.
-fn completion_text(policy: &Policy, completion: &Completion) -> Result<String, TrainError> {
+pub(crate) fn completion_text(policy: &Policy, completion: &Completion) -> Result<String, TrainError> {
     let mut text = policy.tokenizer.decode(&completion.tokens)?;
     for marker in ["<|im_end|>", "<|endoftext|>", "<｜end▁of▁sentence｜>"] {
         if let Some(stripped) = text.strip_suffix(marker) {
@@ -108,6 +136,7 @@ pub(crate) fn rollouts(
                 completion: completion_text(policy, c)?,
                 task: example.task.clone(),
                 answer: example.answer.clone(),
+                tests: example.tests.clone(),
                 completion_tokens: Some(c.tokens.len()),
                 ..Default::default()
             })

@@ -3,6 +3,7 @@
 //! over-long paragraphs, no code blocks outside code tasks — then deduplicated into an SFT-ready
 //! dataset.
 
+use crate::config::OneOrMany;
 use crate::data::Example;
 use crate::error::TrainError;
 use crate::grpo::{rollouts, Rewarder};
@@ -22,9 +23,11 @@ pub struct RejectionConfig {
     #[serde(default = "one")]
     pub top_p: f64,
     pub max_new_tokens: usize,
-    /// The reward component that decides correctness, and the value it must reach.
+    /// The reward component that decides correctness (a list: the first one that scored a
+    /// sample, e.g. `["accuracy", "code"]` for mixed math and code prompts), and the value it
+    /// must reach.
     #[serde(default = "default_keep_reward")]
-    pub keep_reward: String,
+    pub keep_reward: OneOrMany<String>,
     #[serde(default = "one")]
     pub min_value: f64,
     /// When the bus scores a `language` component: the consistency a kept sample needs.
@@ -36,6 +39,9 @@ pub struct RejectionConfig {
     /// Kept completions per prompt, after deduplication.
     #[serde(default = "default_max_per_prompt")]
     pub max_per_prompt: usize,
+    /// Sample at most this many prompts (from the start of the training set); absent: all.
+    #[serde(default)]
+    pub prompts: Option<usize>,
     /// The reward bus; absent: its embedded default.
     #[serde(default)]
     pub rewards: Option<judges::BusConfig>,
@@ -47,8 +53,8 @@ fn default_temperature() -> f64 {
 fn one() -> f64 {
     1.0
 }
-fn default_keep_reward() -> String {
-    "accuracy".into()
+fn default_keep_reward() -> OneOrMany<String> {
+    OneOrMany::One("accuracy".into())
 }
 fn default_min_language() -> f64 {
     0.95
@@ -90,7 +96,12 @@ pub fn rejection_reason(
             .find(|c| c.name == name && c.outcome == Outcome::Scored)
             .and_then(|c| c.value)
     };
-    match component(&config.keep_reward) {
+    let decisive = config
+        .keep_reward
+        .as_slice()
+        .iter()
+        .find_map(|name| component(name));
+    match decisive {
         Some(value) if value >= config.min_value => {}
         _ => return Some("incorrect"),
     }
@@ -123,6 +134,7 @@ pub fn rejection_sample(
             "sample: samples_per_prompt, max_new_tokens and max_per_prompt must be > 0".into(),
         ));
     }
+    let examples = &examples[..config.prompts.unwrap_or(usize::MAX).min(examples.len())];
     let mut stats = RejectionStats {
         prompts: examples.len(),
         ..RejectionStats::default()

@@ -61,7 +61,7 @@ fn reports_are_reproducible_with_a_seed_and_the_cli_writes_them() {
         "[[reward]]\nname = \"accuracy\"\nkind = \"math\"\n[[reward]]\nname = \"language\"\nkind = \"language\"\n",
     )
     .unwrap();
-    let rewarder = BusRewarder::from_config(Some(&bus)).unwrap();
+    let rewarder = BusRewarder::from_config(Some(&bus), None).unwrap();
     let config = EvalConfig {
         samples: 2,
         max_new_tokens: 8,

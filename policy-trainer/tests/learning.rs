@@ -83,7 +83,7 @@ fn cold_start_then_grpo(
     )
     .unwrap();
     let (train, held_out) = config.examples(ToyAnswers::Correct).unwrap();
-    let rewarder = BusRewarder::from_config(grpo_config.rewards.as_ref()).unwrap();
+    let rewarder = BusRewarder::from_config(grpo_config.rewards.as_ref(), None).unwrap();
     let mut records = Vec::new();
     let summary = grpo::train(
         &policy,

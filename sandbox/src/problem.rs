@@ -25,7 +25,7 @@ fn python() -> String {
 }
 
 /// The three test shapes found in code-RL datasets.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Tests {
     /// LeetCode / APPS `fn_name`: call `entry` with JSON arguments, compare the return value.
@@ -36,7 +36,7 @@ pub enum Tests {
     Assert { entry: String, script: String },
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CallCase {
     /// Positional arguments.
@@ -44,7 +44,7 @@ pub struct CallCase {
     pub output: serde_json::Value,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StdioCase {
     #[serde(default)]

@@ -3,12 +3,12 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
 use policy_trainer::config::{TrainConfig, DEFAULT_GRPO, DEFAULT_SFT};
 use policy_trainer::data::ToyAnswers;
-use policy_trainer::grpo::{self, BusRewarder};
-use policy_trainer::run::{plot_curves, Metrics, Phase, Policy, RunDir, TrainerState};
-use policy_trainer::{sft, weights};
+use policy_trainer::grpo::BusRewarder;
+use policy_trainer::run::Policy;
+use policy_trainer::runner::{self, Resume};
+use policy_trainer::weights;
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -175,7 +175,7 @@ fn run(cli: Cli) -> Result<()> {
             let bus = judges::BusConfig::from_toml(
                 "cache_entries = 0\n[[reward]]\nname = \"accuracy\"\nkind = \"math\"\nstrict = false\n[[reward]]\nname = \"language\"\nkind = \"language\"\n",
             )?;
-            let rewarder = BusRewarder::from_config(Some(&bus))?;
+            let rewarder = BusRewarder::from_config(Some(&bus), None)?;
             let config = policy_trainer::eval::EvalConfig {
                 samples,
                 temperature,
@@ -284,35 +284,11 @@ fn rejection_sample(config_path: &std::path::Path, out: Option<PathBuf>) -> Resu
         .with_context(|| format!("reading {}", config_path.display()))?;
     let config =
         TrainConfig::from_toml(&text).with_context(|| format!("in {}", config_path.display()))?;
-    let Some(sample_config) = &config.sample else {
+    if config.sample.is_none() {
         bail!("{} has no [sample] section", config_path.display());
-    };
-    let out = out.unwrap_or_else(|| config.output.join("samples.jsonl"));
-    let policy = Policy::load(&config.model, None, config.seed)?;
-    let (prompts, _) = config.examples(ToyAnswers::Correct)?;
-    let rewarder = BusRewarder::from_config(sample_config.rewards.as_ref())?;
-    let (kept, stats) = policy_trainer::rejection::rejection_sample(
-        &policy,
-        &prompts,
-        &rewarder,
-        sample_config,
-        config.seed,
-    )?;
-    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("creating {}", parent.display()))?;
     }
-    let lines: Vec<String> = kept
-        .iter()
-        .map(|e| serde_json::to_string(e).expect("json"))
-        .collect();
-    let tmp = out.with_extension("jsonl.tmp");
-    std::fs::write(
-        &tmp,
-        lines.join("\n") + if lines.is_empty() { "" } else { "\n" },
-    )
-    .with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, &out).with_context(|| format!("writing {}", out.display()))?;
+    let out = out.unwrap_or_else(|| config.output.join("samples.jsonl"));
+    let stats = runner::sample_dataset(&config, &out)?;
     eprintln!("{}", serde_json::to_string(&stats).expect("json"));
     println!(
         "kept {} of {} samples ({} of {} prompts) → {}",
@@ -344,195 +320,17 @@ fn load_config(args: &RunArgs, default: &str) -> Result<TrainConfig> {
 
 fn train(args: RunArgs, default: &str, with_grpo: bool) -> Result<()> {
     let config = load_config(&args, default)?;
-    if config.sft.is_none() && !with_grpo {
-        bail!("the config has no [sft] section");
-    }
-    if with_grpo && config.grpo.is_none() {
-        bail!("the config has no [grpo] section");
-    }
-    let run = RunDir::create(&config.output, config.keep_checkpoints)?;
-    let latest = run.latest_checkpoint()?;
-    let resumed: Option<(PathBuf, TrainerState)> = match (latest, args.resume) {
-        (Some((dir, state)), true) => {
-            if state.config != config {
-                bail!(
-                    "{} was written with a different configuration; resume with the same one",
-                    dir.display()
-                );
-            }
-            eprintln!(
-                "resuming from {} ({:?} step {})",
-                dir.display(),
-                state.phase,
-                state.step
-            );
-            Some((dir, state))
-        }
-        (Some((dir, _)), false) => bail!(
-            "{} already holds checkpoints ({}); pass --resume or choose another --output",
-            run.root.display(),
-            dir.display()
-        ),
-        (None, true) => bail!("--resume: no checkpoint in {}", run.root.display()),
-        (None, false) => None,
-    };
-    let policy = Policy::load(
-        &config.model,
-        resumed.as_ref().map(|(d, _)| d.as_path()),
-        config.seed,
-    )?;
-    let mut metrics = Metrics::open(&run.root, resumed.as_ref().map(|(_, s)| (s.phase, s.step)))?;
-    let sft_steps = config.sft.as_ref().map_or(0, |s| s.steps);
-    let grpo_steps = if with_grpo {
-        config.grpo.as_ref().map_or(0, |g| g.steps)
+    let resume = if args.resume {
+        Resume::Required
     } else {
-        0
+        Resume::Never
     };
-    let (phase, done, optimizer_steps) = match &resumed {
-        Some((_, s)) => (s.phase, s.step, s.optimizer_steps),
-        None => (Phase::Sft, 0, 0),
-    };
-    let bar = ProgressBar::new((sft_steps + grpo_steps) as u64);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{prefix:>5} [{elapsed_precise}] {wide_bar} {pos}/{len} {msg}",
-        )
-        .expect("a valid template"),
-    );
-    let already = match phase {
-        Phase::Sft => done,
-        Phase::Grpo => sft_steps + done,
-    };
-    bar.set_position(already as u64);
-    let mut on_step = |record: &serde_json::Value| {
-        let f = |key: &str| record[key].as_f64().unwrap_or(f64::NAN);
-        let message = if record["phase"] == "sft" {
-            format!(
-                "loss {:.4} lr {:.2e} tok/s {:.0}",
-                f("loss"),
-                f("lr"),
-                f("tokens_per_s")
-            )
-        } else {
-            format!(
-                "reward {:.3} loss {:+.4} kl {:.4} clip {:.3} tok/s {:.0}",
-                f("reward"),
-                f("loss"),
-                f("kl"),
-                f("clip_fraction"),
-                f("tokens_per_s")
-            )
-        };
-        bar.set_prefix(record["phase"].as_str().unwrap_or("").to_string());
-        bar.set_message(message.clone());
-        bar.inc(1);
-        if bar.is_hidden() {
-            let step = record["step"].as_u64().unwrap_or(0);
-            if step.is_multiple_of(10) || step == 1 {
-                eprintln!(
-                    "{} step {step}: {message}",
-                    record["phase"].as_str().unwrap_or("")
-                );
-            }
-        }
-    };
-    if let Some(sft_config) = &config.sft {
-        if phase == Phase::Sft && done < sft_config.steps {
-            let (train_set, eval_set) = config.sft_examples()?;
-            let summary = sft::train(
-                &policy,
-                &config,
-                sft_config,
-                &train_set,
-                &eval_set,
-                &run,
-                &mut metrics,
-                done,
-                optimizer_steps,
-                &mut on_step,
-            )?;
-            report(
-                &bar,
-                format!(
-                    "sft: {} steps, train loss {} → {:.4}, held-out loss {} → {}",
-                    summary.steps,
-                    summary
-                        .first_loss
-                        .map_or("(resumed)".into(), |l| format!("{l:.4}")),
-                    summary.last_loss,
-                    summary
-                        .eval_loss_before
-                        .map_or("(resumed)".into(), |l| format!("{l:.4}")),
-                    summary
-                        .eval_loss_after
-                        .map_or("-".into(), |l| format!("{l:.4}")),
-                ),
-            );
-        }
-    }
-    if let (true, Some(grpo_config)) = (with_grpo, &config.grpo) {
-        let (start, opt_steps) = if phase == Phase::Grpo {
-            (done, optimizer_steps)
-        } else {
-            (0, 0)
-        };
-        let (train_set, eval_set) = config.examples(ToyAnswers::Correct)?;
-        let rewarder = BusRewarder::from_config(grpo_config.rewards.as_ref())?;
-        let summary = grpo::train(
-            &policy,
-            &config,
-            grpo_config,
-            &rewarder,
-            &train_set,
-            &eval_set,
-            &run,
-            &mut metrics,
-            start,
-            opt_steps,
-            &mut on_step,
-        )?;
-        report(
-            &bar,
-            format!(
-                "grpo: {} steps, mean reward {} → {:.3}, held-out {} {} → {}",
-                summary.steps,
-                summary
-                    .first_reward
-                    .map_or("(resumed)".into(), |r| format!("{r:.3}")),
-                summary.last_reward,
-                grpo_config.accuracy_reward,
-                summary
-                    .accuracy_before
-                    .map_or("(resumed)".into(), |a| format!("{a:.3}")),
-                summary
-                    .accuracy_after
-                    .map_or("-".into(), |a| format!("{a:.3}")),
-            ),
-        );
-    }
-    bar.finish_and_clear();
-    let final_dir = run.save_final(&policy)?;
-    let png = run.root.join("curves.png");
-    let series: &[&str] = if with_grpo {
-        &["loss", "reward", "reward/accuracy", "eval_accuracy"]
-    } else {
-        &["loss", "lr"]
-    };
-    plot_curves(metrics.path(), series, &png)?;
+    let outcome = runner::train(&config, with_grpo, resume)?;
     println!(
         "model: {}\nmetrics: {}\ncurves: {}",
-        final_dir.display(),
-        metrics.path().display(),
-        png.display()
+        outcome.final_dir.display(),
+        outcome.metrics.display(),
+        outcome.curves.display()
     );
     Ok(())
-}
-
-/// A summary line, above the progress bar when it is drawn, on stderr when it is hidden.
-fn report(bar: &ProgressBar, line: String) {
-    if bar.is_hidden() {
-        eprintln!("{line}");
-    } else {
-        bar.println(line);
-    }
 }
