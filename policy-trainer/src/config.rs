@@ -321,7 +321,7 @@ impl TrainConfig {
         Ok((train, eval))
     }
 
-    fn validate(&self) -> Result<(), TrainError> {
+    pub fn validate(&self) -> Result<(), TrainError> {
         let bad = |m: &str| Err(TrainError::Config(m.to_string()));
         if self.model.source != SourceKind::Toy && self.model.path.is_none() {
             return bad("model.path is needed for hf and gguf sources");

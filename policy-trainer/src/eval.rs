@@ -59,7 +59,7 @@ pub struct Row {
 pub struct EvalReport {
     pub samples_per_problem: usize,
     pub overall: Row,
-    /// By target language (`-` when the item names none).
+    /// By target language (by task when the item names no language; `-` when neither).
     pub by_language: BTreeMap<String, Row>,
 }
 
@@ -159,13 +159,14 @@ pub fn consensus_correct(samples: &[(String, bool)]) -> bool {
     best.is_some_and(|(_, _, correct)| *correct)
 }
 
-/// Sample `config.samples` completions per item, score them (`accuracy_reward`, and the bus's
-/// `language` component when it has one), and aggregate per language.
+/// Sample `config.samples` completions per item, score them (correct: the first of
+/// `accuracy_rewards` that scored reaches 1; plus the bus's `language` component when it has one),
+/// and aggregate per language (or task).
 pub fn evaluate(
     policy: &Policy,
     items: &[EvalItem],
     rewarder: &dyn Rewarder,
-    accuracy_reward: &str,
+    accuracy_rewards: &[&str],
     config: &EvalConfig,
 ) -> Result<EvalReport, TrainError> {
     if config.samples == 0 || config.max_new_tokens == 0 {
@@ -192,7 +193,12 @@ pub fn evaluate(
         let rewarded = rewarder.reward(&samples)?;
         let correct: Vec<bool> = rewarded
             .iter()
-            .map(|r| scored(r, accuracy_reward).is_some_and(|v| v >= 1.0))
+            .map(|r| {
+                accuracy_rewards
+                    .iter()
+                    .find_map(|name| scored(r, name))
+                    .is_some_and(|v| v >= 1.0)
+            })
             .collect();
         let pass = correct.iter().filter(|c| **c).count() as f64 / correct.len() as f64;
         let votes: Vec<(String, bool)> = samples
@@ -202,7 +208,12 @@ pub fn evaluate(
             .collect();
         let language = component_mean(&rewarded, "language");
         results
-            .entry(item.language.clone().unwrap_or_else(|| "-".into()))
+            .entry(
+                item.language
+                    .clone()
+                    .or_else(|| item.example.task.clone())
+                    .unwrap_or_else(|| "-".into()),
+            )
             .or_default()
             .push((pass, consensus_correct(&votes), language));
     }
@@ -242,7 +253,7 @@ impl EvalReport {
         let k = self.samples_per_problem;
         let mut out = format!(
             "{:<9} {:>8} {:>8} {:>8} {:>12}\n",
-            "language",
+            "subset",
             "problems",
             "pass@1",
             format!("cons@{k}"),

@@ -10,6 +10,7 @@ pub mod judge;
 pub mod loss;
 pub mod model;
 pub mod optim;
+pub mod recipe;
 pub mod rejection;
 pub mod run;
 pub mod runner;

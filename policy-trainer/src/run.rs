@@ -390,35 +390,67 @@ const FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 
 /// Draw `series` (metric names) from a metrics file as one panel each into a PNG.
 pub fn plot_curves(metrics: &Path, series: &[&str], png: &Path) -> Result<(), TrainError> {
-    use plotters::prelude::*;
-    let text = std::fs::read_to_string(metrics)
-        .map_err(|e| TrainError::Io(format!("{}: {e}", metrics.display())))?;
-    let records: Vec<serde_json::Value> = text
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
+    let panels: Vec<Panel> = series
+        .iter()
+        .map(|name| Panel {
+            title: name.to_string(),
+            metrics: metrics.to_path_buf(),
+            series: vec![name.to_string()],
+        })
         .collect();
+    plot_panels(&panels, 4, png)
+}
+
+/// One chart: metrics (one line each) from one run's metrics file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Panel {
+    pub title: String,
+    pub metrics: PathBuf,
+    pub series: Vec<String>,
+}
+
+/// Draw panels on a grid `columns` wide into a PNG.
+pub fn plot_panels(panels: &[Panel], columns: usize, png: &Path) -> Result<(), TrainError> {
+    use plotters::prelude::*;
     let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
     let plot_error = |e: &dyn std::fmt::Display| TrainError::Io(format!("{}: {e}", png.display()));
-    let root = BitMapBackend::new(png, (480 * series.len().max(1) as u32, 360)).into_drawing_area();
+    let columns = columns.clamp(1, panels.len().max(1));
+    let rows = panels.len().max(1).div_ceil(columns);
+    let root = BitMapBackend::new(png, (480 * columns as u32, 360 * rows as u32))
+        .into_drawing_area();
     root.fill(&WHITE).map_err(|e| plot_error(&e))?;
-    let panels = root.split_evenly((1, series.len().max(1)));
-    for (panel, name) in panels.iter().zip(series) {
+    let areas = root.split_evenly((rows, columns));
+    const COLOURS: [RGBColor; 4] = [BLUE, RED, GREEN, MAGENTA];
+    for (area, panel) in areas.iter().zip(panels) {
+        let text = std::fs::read_to_string(&panel.metrics)
+            .map_err(|e| TrainError::Io(format!("{}: {e}", panel.metrics.display())))?;
+        let records: Vec<serde_json::Value> = text
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
         // x: a global step (the SFT phase first, then GRPO), y: the metric.
-        let mut sft_steps = 0.0f64;
-        let mut points = Vec::new();
-        for record in &records {
-            let step = record["step"].as_f64().unwrap_or(0.0);
-            let x = if record["phase"] == "sft" {
-                sft_steps = sft_steps.max(step);
-                step
-            } else {
-                sft_steps + step
-            };
-            if let Some(y) = record[*name].as_f64().filter(|y| y.is_finite()) {
-                points.push((x, y));
-            }
-        }
-        let (x_max, mut y_min, mut y_max) = points.iter().fold(
+        let lines: Vec<Vec<(f64, f64)>> = panel
+            .series
+            .iter()
+            .map(|name| {
+                let mut sft_steps = 0.0f64;
+                let mut points = Vec::new();
+                for record in &records {
+                    let step = record["step"].as_f64().unwrap_or(0.0);
+                    let x = if record["phase"] == "sft" {
+                        sft_steps = sft_steps.max(step);
+                        step
+                    } else {
+                        sft_steps + step
+                    };
+                    if let Some(y) = record[name.as_str()].as_f64().filter(|y| y.is_finite()) {
+                        points.push((x, y));
+                    }
+                }
+                points
+            })
+            .collect();
+        let (x_max, mut y_min, mut y_max) = lines.iter().flatten().fold(
             (1.0f64, f64::INFINITY, f64::NEG_INFINITY),
             |(x, lo, hi), p| (x.max(p.0), lo.min(p.1), hi.max(p.1)),
         );
@@ -428,8 +460,8 @@ pub fn plot_curves(metrics: &Path, series: &[&str], png: &Path) -> Result<(), Tr
         if y_max - y_min < 1e-9 {
             y_max = y_min + 1.0;
         }
-        let mut chart = ChartBuilder::on(panel)
-            .caption(*name, ("sans-serif", 20))
+        let mut chart = ChartBuilder::on(area)
+            .caption(&panel.title, ("sans-serif", 20))
             .margin(10)
             .x_label_area_size(30)
             .y_label_area_size(50)
@@ -440,9 +472,31 @@ pub fn plot_curves(metrics: &Path, series: &[&str], png: &Path) -> Result<(), Tr
             .x_desc("step")
             .draw()
             .map_err(|e| plot_error(&e))?;
-        chart
-            .draw_series(LineSeries::new(points, &BLUE))
-            .map_err(|e| plot_error(&e))?;
+        for (i, (points, name)) in lines.into_iter().zip(&panel.series).enumerate() {
+            let colour = COLOURS[i % COLOURS.len()];
+            let single = points.len() == 1;
+            let series = chart
+                .draw_series(LineSeries::new(points.clone(), colour))
+                .map_err(|e| plot_error(&e))?;
+            if panel.series.len() > 1 {
+                series
+                    .label(name.as_str())
+                    .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], colour));
+            }
+            if single {
+                chart
+                    .draw_series(points.into_iter().map(|p| Circle::new(p, 3, colour.filled())))
+                    .map_err(|e| plot_error(&e))?;
+            }
+        }
+        if panel.series.len() > 1 {
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK)
+                .draw()
+                .map_err(|e| plot_error(&e))?;
+        }
     }
     root.present().map_err(|e| plot_error(&e))?;
     Ok(())

@@ -135,6 +135,9 @@ pub fn train(
     } else {
         None
     };
+    if let Some(loss) = eval_loss_before {
+        metrics.write(&serde_json::json!({"phase": "sft", "step": 0, "eval_loss": loss}))?;
+    }
     let mut optimizer = AdamW::new(&policy.vars, sft.optimizer.clone())?;
     if start_step > 0 {
         if let Some((dir, _)) = run.latest_checkpoint()? {
@@ -196,6 +199,9 @@ pub fn train(
     } else {
         Some(mean_loss(policy, &eval, sft.batch_size)?)
     };
+    if let Some(loss) = eval_loss_after {
+        metrics.write(&serde_json::json!({"phase": "sft", "step": sft.steps, "eval_loss": loss}))?;
+    }
     Ok(SftSummary {
         steps: sft.steps,
         first_loss,

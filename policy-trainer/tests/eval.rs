@@ -68,8 +68,8 @@ fn reports_are_reproducible_with_a_seed_and_the_cli_writes_them() {
         seed: 5,
         ..EvalConfig::default()
     };
-    let first = evaluate(&policy, &items, &rewarder, "accuracy", &config).unwrap();
-    let second = evaluate(&policy, &items, &rewarder, "accuracy", &config).unwrap();
+    let first = evaluate(&policy, &items, &rewarder, &["accuracy"], &config).unwrap();
+    let second = evaluate(&policy, &items, &rewarder, &["accuracy"], &config).unwrap();
     assert_eq!(first, second);
     assert_eq!(first.overall.problems, 4);
     assert_eq!(first.by_language.keys().collect::<Vec<_>>(), ["en", "fr"]);

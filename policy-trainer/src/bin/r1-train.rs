@@ -8,7 +8,7 @@ use policy_trainer::data::ToyAnswers;
 use policy_trainer::grpo::BusRewarder;
 use policy_trainer::run::Policy;
 use policy_trainer::runner::{self, Resume};
-use policy_trainer::weights;
+use policy_trainer::{recipe, weights};
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -104,6 +104,17 @@ enum Command {
         #[arg(long)]
         output: PathBuf,
     },
+    /// The whole R1 pipeline from one config: stages (cold start, reasoning RL, rejection
+    /// sampling, SFT, all-scenario RL, distillation, evaluation) run in order, each resumable
+    /// and skipped once complete; ends with a per-stage table and `recipe.png`.
+    Recipe {
+        /// TOML recipe (default: the embedded one, a tiny model on toy tasks).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Recipe folder (overrides `output` in the config).
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
     /// Print the embedded default configurations.
     Defaults,
 }
@@ -128,6 +139,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Sft(args) => train(args, DEFAULT_SFT, false),
         Command::Grpo(args) => train(args, DEFAULT_GRPO, true),
         Command::Sample { config, out } => rejection_sample(&config, out),
+        Command::Recipe { config, output } => recipe(config, output),
         Command::Serve {
             model,
             bind,
@@ -184,7 +196,7 @@ fn run(cli: Cli) -> Result<()> {
                 seed,
             };
             let report =
-                policy_trainer::eval::evaluate(&policy, &items, &rewarder, "accuracy", &config)?;
+                policy_trainer::eval::evaluate(&policy, &items, &rewarder, &["accuracy"], &config)?;
             print!("{}", report.table());
             if let Some(path) = json {
                 std::fs::write(&path, serde_json::to_string_pretty(&report)?)
@@ -207,7 +219,10 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Defaults => {
-            println!("# r1-train sft\n{DEFAULT_SFT}\n# r1-train grpo\n{DEFAULT_GRPO}");
+            println!(
+                "# r1-train sft\n{DEFAULT_SFT}\n# r1-train grpo\n{DEFAULT_GRPO}\n# r1-train recipe\n{}",
+                recipe::DEFAULT_RECIPE
+            );
             Ok(())
         }
     }
@@ -297,6 +312,31 @@ fn rejection_sample(config_path: &std::path::Path, out: Option<PathBuf>) -> Resu
         stats.prompts_kept,
         stats.prompts,
         out.display()
+    );
+    Ok(())
+}
+
+fn recipe(config: Option<PathBuf>, output: Option<PathBuf>) -> Result<()> {
+    let text = match &config {
+        Some(path) => {
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
+        }
+        None => recipe::DEFAULT_RECIPE.to_string(),
+    };
+    let mut recipe_config =
+        recipe::RecipeConfig::from_toml(&text).with_context(|| match &config {
+            Some(path) => format!("in {}", path.display()),
+            None => "in the embedded default recipe".to_string(),
+        })?;
+    if let Some(output) = output {
+        recipe_config.output = output;
+    }
+    let reports = recipe::run(&recipe_config)?;
+    print!("{}", recipe::table(&reports));
+    println!(
+        "curves: {}\nsummary: {}",
+        recipe_config.output.join("recipe.png").display(),
+        recipe_config.output.join("summary.json").display()
     );
     Ok(())
 }
