@@ -65,8 +65,8 @@ pub enum ToyTask {
     Code,
     /// "last of 3 7 1 9" → a plain "9" after the reasoning block; no verifier, a judge rates it.
     Last,
-    /// "last of 3 7 1 9 => 9" → "Score: 10" (or "Score: 1" for a wrong reply): what a toy
-    /// judge learns to say about `last` replies.
+    /// "last of 3 7 1 9 => 9" → "<think>9 9 same</think>Score: 10" (or "Score: 1" for a wrong
+    /// reply): what a toy judge learns to say about `last` replies.
     JudgeLast,
 }
 
@@ -151,18 +151,23 @@ impl ToyTask {
                 (question, format!("<think>{shown}</think>{shown}"), None, None)
             }
             ToyTask::JudgeLast => {
-                // Half right, half wrong: another of the prompt's digits, or a longer string.
-                let reply = match rng.random_range(0..4) {
-                    0 | 1 => digits[3].to_string(),
-                    2 => digits[rng.random_range(0..3)].to_string(),
-                    _ => (0..rng.random_range(2..5))
+                // Half right; mostly another of the prompt's digits when wrong, sometimes an
+                // empty or longer reply.
+                let reply = match rng.random_range(0..8) {
+                    0..=3 => digits[3].to_string(),
+                    4..=6 => digits[rng.random_range(0..3)].to_string(),
+                    _ => (0..[0, 2, 3][rng.random_range(0..3)])
                         .map(|_| digits[rng.random_range(0..4)].to_string())
                         .collect(),
                 };
                 let score = if reply == self.solve(digits) { 10 } else { 1 };
+                // The judge reasons first: it writes the expected digit next to the reply,
+                // which turns a long-range comparison into one between neighbours.
+                let expected = self.solve(digits);
+                let verdict = if score == 10 { "same" } else { "differ" };
                 (
                     format!("{question} => {reply}"),
-                    format!("Score: {score}"),
+                    format!("<think>{expected} {reply} {verdict}</think>Score: {score}"),
                     None,
                     None,
                 )

@@ -487,6 +487,11 @@ pub fn train(
     } else {
         held_out_accuracy()?
     };
+    if let Some(acc) = accuracy_after {
+        metrics.write(
+            &serde_json::json!({"phase": "grpo", "step": grpo.steps, "eval_accuracy": acc}),
+        )?;
+    }
     Ok(GrpoSummary {
         steps: grpo.steps,
         accuracy_before,

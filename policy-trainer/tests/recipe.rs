@@ -1,0 +1,185 @@
+//! The whole recipe on a tiny model: every stage of the embedded default runs (with fewer
+//! steps), each keeps its promise — RL raises reward, rejection sampling keeps only verified
+//! samples, distillation lowers the student's loss on teacher data, evaluation is reproducible —
+//! and a second run skips what is complete.
+
+use judges::Outcome;
+use policy_trainer::data::read_jsonl;
+use policy_trainer::grpo::{BusRewarder, Rewarder};
+use policy_trainer::judge::LocalJudgeConfig;
+use policy_trainer::recipe::{self, RecipeConfig, StageKind, StageReport, DEFAULT_RECIPE};
+use std::path::Path;
+
+/// The embedded recipe, shortened to fit a CI test.
+fn small_recipe(output: &Path) -> RecipeConfig {
+    let mut config = RecipeConfig::from_toml(DEFAULT_RECIPE).unwrap();
+    config.output = output.to_path_buf();
+    for stage in &mut config.stages {
+        match stage.name.as_str() {
+            "judge" => stage.sft.as_mut().unwrap().steps = 200,
+            "reasoning_rl" => {
+                let grpo = stage.grpo.as_mut().unwrap();
+                grpo.steps = 20;
+                grpo.eval_every = 0;
+            }
+            "rejection" => stage.sample.as_mut().unwrap().prompts = Some(120),
+            "sft_rejection" => stage.sft.as_mut().unwrap().steps = 200,
+            "all_scenario_rl" => {
+                let grpo = stage.grpo.as_mut().unwrap();
+                grpo.steps = 16;
+                grpo.eval_every = 0;
+            }
+            "distill" => {
+                stage.sample.as_mut().unwrap().prompts = Some(150);
+                stage.sft.as_mut().unwrap().steps = 120;
+            }
+            "eval" => {
+                let eval = stage.eval.as_mut().unwrap();
+                eval.models = vec!["cold_start".into(), "reasoning_rl".into()];
+                eval.limit = Some(40);
+                eval.samples = 2;
+            }
+            _ => {}
+        }
+    }
+    config
+}
+
+fn report<'a>(reports: &'a [StageReport], name: &str) -> &'a StageReport {
+    reports.iter().find(|r| r.name == name).unwrap()
+}
+
+/// Mean of a metric over the first and over the last `n` records that carry it.
+fn early_late(metrics: &Path, key: &str, n: usize) -> (f64, f64) {
+    let values: Vec<f64> = std::fs::read_to_string(metrics)
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v[key].as_f64())
+        .collect();
+    assert!(values.len() >= 2 * n, "{key}: {values:?}");
+    let mean = |s: &[f64]| s.iter().sum::<f64>() / s.len() as f64;
+    (mean(&values[..n]), mean(&values[values.len() - n..]))
+}
+
+#[test]
+fn every_stage_runs_keeps_its_promise_and_resumes() {
+    let dir = std::env::temp_dir().join(format!("r1-recipe-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let config = small_recipe(&dir);
+    let reports = recipe::run(&config).unwrap();
+    eprintln!("{}", recipe::table(&reports));
+    assert_eq!(reports.len(), config.stages.len());
+    assert!(dir.join("recipe.png").metadata().unwrap().len() > 10_000);
+    assert!(recipe::table(&reports).contains("reasoning_rl"));
+
+    // SFT stages lower the held-out loss.
+    for name in ["judge", "cold_start"] {
+        let r = report(&reports, name);
+        assert!(r.after.unwrap() < r.before.unwrap() * 0.2, "{r:?}");
+    }
+
+    // Reasoning RL raises held-out accuracy and the rollout reward.
+    let rl = report(&reports, "reasoning_rl");
+    assert!(rl.after.unwrap() > rl.before.unwrap() + 0.15, "{rl:?}");
+    let (early, late) = early_late(&dir.join("reasoning_rl/metrics.jsonl"), "reward", 5);
+    assert!(late > early, "reasoning RL reward {early} → {late}");
+
+    // All-scenario RL: the in-process judge scores general prompts, and the reward rises.
+    let metrics = dir.join("all_scenario_rl/metrics.jsonl");
+    let (early, late) = early_late(&metrics, "reward/helpfulness", 4);
+    assert!(late > early, "judge reward {early} → {late}");
+
+    // Rejection sampling keeps only samples the bus verifies again (math and code).
+    let kept = read_jsonl(&dir.join("rejection/samples.jsonl")).unwrap();
+    assert!(kept.len() >= 40, "kept {}", kept.len());
+    assert!(kept.iter().any(|e| e.task.as_deref() == Some("code")));
+    let stage = config.stages.iter().find(|s| s.name == "rejection").unwrap();
+    let rewarder = BusRewarder::from_config(stage.sample.as_ref().unwrap().rewards.as_ref(), None)
+        .unwrap();
+    let samples: Vec<judges::Sample> = kept
+        .iter()
+        .map(|e| judges::Sample {
+            prompt: e.prompt.clone(),
+            completion: e.completion.clone().unwrap(),
+            task: e.task.clone(),
+            answer: e.answer.clone(),
+            tests: e.tests.clone(),
+            ..Default::default()
+        })
+        .collect();
+    for (sample, rewarded) in samples.iter().zip(rewarder.reward(&samples).unwrap()) {
+        let verdict = rewarded
+            .components
+            .iter()
+            .find(|c| c.outcome == Outcome::Scored)
+            .and_then(|c| c.value);
+        assert_eq!(verdict, Some(1.0), "{sample:?}");
+    }
+
+    // Distillation: the smaller student's loss on held-out teacher samples drops.
+    let distill = report(&reports, "distill");
+    assert!(
+        distill.after.unwrap() < distill.before.unwrap() * 0.5,
+        "{distill:?}"
+    );
+
+    // A second run skips every complete stage; evaluation rerun gives the same numbers.
+    let first_eval = std::fs::read(dir.join("eval/eval.json")).unwrap();
+    std::fs::remove_file(dir.join("eval/stage.json")).unwrap();
+    let again = recipe::run(&config).unwrap();
+    for r in &again {
+        assert_eq!(r.skipped, r.kind != StageKind::Eval, "{}", r.name);
+    }
+    assert_eq!(std::fs::read(dir.join("eval/eval.json")).unwrap(), first_eval);
+
+    // An interrupted training stage resumes from its checkpoint (here: its last one).
+    std::fs::remove_file(dir.join("sft_rejection/stage.json")).unwrap();
+    std::fs::remove_dir_all(dir.join("sft_rejection/final")).unwrap();
+    let resumed = recipe::run(&config).unwrap();
+    let sft = report(&resumed, "sft_rejection");
+    assert!(!sft.skipped && sft.note.contains("resumed"), "{sft:?}");
+
+    // A changed stage is not mistaken for a finished one.
+    let mut changed = config.clone();
+    changed.stages[1].sft.as_mut().unwrap().steps += 1;
+    let err = recipe::run(&changed).unwrap_err().to_string();
+    assert!(err.contains("cold_start"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bad_recipes_are_refused_before_anything_runs() {
+    let base = RecipeConfig::from_toml(DEFAULT_RECIPE).unwrap();
+    let text = |edit: &dyn Fn(&mut RecipeConfig)| {
+        let mut config = base.clone();
+        edit(&mut config);
+        toml::to_string(&config).unwrap()
+    };
+    let cases: Vec<(String, &str)> = vec![
+        (
+            text(&|c| c.stages[2].from = "distill".into()),
+            "earlier stage",
+        ),
+        (text(&|c| c.stages[3].name = "judge".into()), "twice"),
+        (text(&|c| c.stages[1].sft = None), "needs [stage.sft]"),
+        (
+            text(&|c| c.stages[4].samples = Some("cold_start".into())),
+            "not an earlier `sample` stage",
+        ),
+        (text(&|c| c.stages[0].name = "base".into()), "stage name"),
+        (text(&|c| c.stages.clear()), "no [[stage]]"),
+    ];
+    for (toml_text, expected) in cases {
+        let err = RecipeConfig::from_toml(&toml_text).unwrap_err();
+        assert_eq!(err.kind(), policy_trainer::ErrorKind::Config);
+        assert!(err.to_string().contains(expected), "{err} ∌ {expected}");
+    }
+    // The judge may name a stage only if it trains a model before the RL stage.
+    let judge_ref = text(&|c| {
+        let judge: &mut LocalJudgeConfig =
+            c.stages[5].grpo.as_mut().unwrap().local_judge.as_mut().unwrap();
+        judge.model = "eval".into();
+    });
+    assert!(RecipeConfig::from_toml(&judge_ref).is_err());
+}
