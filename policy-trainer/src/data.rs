@@ -220,7 +220,7 @@ pub fn toy_split(
 }
 
 /// Several toy tasks mixed: each task's split (`held_out` shared out evenly, at most `limit`
-/// training prompts each), the training part interleaved in a seeded order.
+/// training prompts each), both parts interleaved in a seeded order.
 pub fn toy_mix(
     tasks: &[ToyTask],
     answers: ToyAnswers,
@@ -237,7 +237,9 @@ pub fn toy_mix(
         eval.extend(e);
     }
     if tasks.len() > 1 {
-        train.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        train.shuffle(&mut rng);
+        eval.shuffle(&mut rng);
     }
     Ok((train, eval))
 }

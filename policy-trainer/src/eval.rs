@@ -1,6 +1,7 @@
 //! `r1-train eval`: pass@1 estimated from k samples, cons@k (majority vote over answers grouped
 //! by mathematical equivalence) and the language-consistency rate, per language — on MMATH
-//! (the repository's `fixtures/mmath`, ten languages) or any prompt set with answers.
+//! (the repository's `fixtures/mmath`, ten languages), HumanEval (`fixtures/humaneval`, judged in
+//! the sandbox) or any prompt set with answers.
 
 use crate::data::Example;
 use crate::error::TrainError;
@@ -128,6 +129,47 @@ pub fn read_mmath(
         return Err(TrainError::Input(format!(
             "no MMATH problems for languages {languages:?}"
         )));
+    }
+    Ok(items)
+}
+
+/// Read HumanEval (`HumanEval.jsonl.gz`: `task_id`, `prompt`, `test`, `entry_point`): the first
+/// `limit` problems as code prompts whose tests run in the sandbox (`check(candidate)` with the
+/// entry point as candidate). The model is asked for the whole function in a fenced block.
+pub fn read_humaneval(path: &Path, limit: usize) -> Result<Vec<EvalItem>, TrainError> {
+    let io = |e: &dyn std::fmt::Display| TrainError::Io(format!("{}: {e}", path.display()));
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(path).map_err(|e| io(&e))?)
+        .read_to_string(&mut text)
+        .map_err(|e| io(&e))?;
+    let mut items = Vec::new();
+    for (i, line) in text.lines().filter(|l| !l.trim().is_empty()).enumerate() {
+        if items.len() == limit {
+            break;
+        }
+        let value: serde_json::Value = serde_json::from_str(line)
+            .map_err(|e| TrainError::Input(format!("{}:{}: {e}", path.display(), i + 1)))?;
+        let field = |key: &str| {
+            value[key].as_str().map(str::to_string).ok_or_else(|| {
+                TrainError::Input(format!("{}:{}: no `{key}`", path.display(), i + 1))
+            })
+        };
+        let prompt = field("prompt")?;
+        items.push(EvalItem {
+            example: Example {
+                prompt: format!(
+                    "Complete the following Python function. Reply with the whole function in one ```python block.\n\n```python\n{prompt}```"
+                ),
+                completion: None,
+                answer: None,
+                task: Some("code".into()),
+                tests: Some(sandbox::Tests::Assert {
+                    entry: field("entry_point")?,
+                    script: field("test")?,
+                }),
+            },
+            language: None,
+        });
     }
     Ok(items)
 }

@@ -117,3 +117,49 @@ fn reports_are_reproducible_with_a_seed_and_the_cli_writes_them() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("use first, sort or sum"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn humaneval_items_are_judged_in_the_sandbox() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/humaneval/HumanEval.jsonl.gz");
+    let items = policy_trainer::eval::read_humaneval(&path, 3).unwrap();
+    assert_eq!(items.len(), 3);
+    assert!(items[0].example.prompt.contains("def has_close_elements"));
+    // The reference solutions, written as a chat model would (whole function, fenced), pass;
+    // a body that returns nothing fails.
+    let rows: Vec<serde_json::Value> = {
+        let mut text = String::new();
+        std::io::Read::read_to_string(
+            &mut flate2::read::GzDecoder::new(std::fs::File::open(&path).unwrap()),
+            &mut text,
+        )
+        .unwrap();
+        text.lines().take(3).map(|l| serde_json::from_str(l).unwrap()).collect()
+    };
+    let bus = judges::BusConfig::from_toml(
+        "[[reward]]\nname = \"code\"\nkind = \"code\"\ntasks = [\"code\"]\ntimeout_ms = 60000\n",
+    )
+    .unwrap();
+    let rewarder = BusRewarder::from_config(Some(&bus), None).unwrap();
+    let mut samples = Vec::new();
+    for (item, row) in items.iter().zip(&rows) {
+        let prompt = row["prompt"].as_str().unwrap();
+        for body in [row["canonical_solution"].as_str().unwrap(), "    return None\n"] {
+            samples.push(judges::Sample {
+                prompt: item.example.prompt.clone(),
+                completion: format!("Here it is.\n```python\n{prompt}{body}```"),
+                task: item.example.task.clone(),
+                tests: item.example.tests.clone(),
+                ..Default::default()
+            });
+        }
+    }
+    let values: Vec<Option<f64>> = policy_trainer::grpo::Rewarder::reward(&rewarder, &samples)
+        .unwrap()
+        .iter()
+        .map(|r| r.components[0].value)
+        .collect();
+    assert_eq!(
+        values,
+        [Some(1.0), Some(0.0), Some(1.0), Some(0.0), Some(1.0), Some(0.0)]
+    );
+}

@@ -7,7 +7,7 @@ use judges::Outcome;
 use policy_trainer::data::read_jsonl;
 use policy_trainer::grpo::{BusRewarder, Rewarder};
 use policy_trainer::judge::LocalJudgeConfig;
-use policy_trainer::recipe::{self, RecipeConfig, StageKind, StageReport, DEFAULT_RECIPE};
+use policy_trainer::recipe::{self, RecipeConfig, Stage, StageKind, StageReport, DEFAULT_RECIPE};
 use std::path::Path;
 
 /// The embedded recipe, shortened to fit a CI test.
@@ -16,21 +16,19 @@ fn small_recipe(output: &Path) -> RecipeConfig {
     config.output = output.to_path_buf();
     for stage in &mut config.stages {
         match stage.name.as_str() {
-            "judge" => stage.sft.as_mut().unwrap().steps = 200,
             "reasoning_rl" => {
                 let grpo = stage.grpo.as_mut().unwrap();
                 grpo.steps = 20;
                 grpo.eval_every = 0;
             }
             "rejection" => stage.sample.as_mut().unwrap().prompts = Some(120),
-            "sft_rejection" => stage.sft.as_mut().unwrap().steps = 200,
             "all_scenario_rl" => {
                 let grpo = stage.grpo.as_mut().unwrap();
                 grpo.steps = 16;
                 grpo.eval_every = 0;
             }
             "distill" => {
-                stage.sample.as_mut().unwrap().prompts = Some(150);
+                stage.sample.as_mut().unwrap().prompts = Some(200);
                 stage.sft.as_mut().unwrap().steps = 120;
             }
             "eval" => {
@@ -43,6 +41,10 @@ fn small_recipe(output: &Path) -> RecipeConfig {
         }
     }
     config
+}
+
+fn stage_mut<'a>(config: &'a mut RecipeConfig, name: &str) -> &'a mut Stage {
+    config.stages.iter_mut().find(|s| s.name == name).unwrap()
 }
 
 fn report<'a>(reports: &'a [StageReport], name: &str) -> &'a StageReport {
@@ -74,7 +76,7 @@ fn every_stage_runs_keeps_its_promise_and_resumes() {
     assert!(recipe::table(&reports).contains("reasoning_rl"));
 
     // SFT stages lower the held-out loss.
-    for name in ["judge", "cold_start"] {
+    for name in ["judge", "pretrain", "cold_start"] {
         let r = report(&reports, name);
         assert!(r.after.unwrap() < r.before.unwrap() * 0.2, "{r:?}");
     }
@@ -142,7 +144,7 @@ fn every_stage_runs_keeps_its_promise_and_resumes() {
 
     // A changed stage is not mistaken for a finished one.
     let mut changed = config.clone();
-    changed.stages[1].sft.as_mut().unwrap().steps += 1;
+    stage_mut(&mut changed, "cold_start").sft.as_mut().unwrap().steps += 1;
     let err = recipe::run(&changed).unwrap_err().to_string();
     assert!(err.contains("cold_start"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
@@ -158,16 +160,25 @@ fn bad_recipes_are_refused_before_anything_runs() {
     };
     let cases: Vec<(String, &str)> = vec![
         (
-            text(&|c| c.stages[2].from = "distill".into()),
+            text(&|c| stage_mut(c, "reasoning_rl").from = "distill".into()),
             "earlier stage",
         ),
-        (text(&|c| c.stages[3].name = "judge".into()), "twice"),
-        (text(&|c| c.stages[1].sft = None), "needs [stage.sft]"),
         (
-            text(&|c| c.stages[4].samples = Some("cold_start".into())),
+            text(&|c| stage_mut(c, "rejection").name = "judge".into()),
+            "twice",
+        ),
+        (
+            text(&|c| stage_mut(c, "cold_start").sft = None),
+            "needs [stage.sft]",
+        ),
+        (
+            text(&|c| stage_mut(c, "sft_rejection").samples = Some("cold_start".into())),
             "not an earlier `sample` stage",
         ),
-        (text(&|c| c.stages[0].name = "base".into()), "stage name"),
+        (
+            text(&|c| stage_mut(c, "judge").name = "base".into()),
+            "stage name",
+        ),
         (text(&|c| c.stages.clear()), "no [[stage]]"),
     ];
     for (toml_text, expected) in cases {
@@ -177,8 +188,13 @@ fn bad_recipes_are_refused_before_anything_runs() {
     }
     // The judge may name a stage only if it trains a model before the RL stage.
     let judge_ref = text(&|c| {
-        let judge: &mut LocalJudgeConfig =
-            c.stages[5].grpo.as_mut().unwrap().local_judge.as_mut().unwrap();
+        let judge: &mut LocalJudgeConfig = stage_mut(c, "all_scenario_rl")
+            .grpo
+            .as_mut()
+            .unwrap()
+            .local_judge
+            .as_mut()
+            .unwrap();
         judge.model = "eval".into();
     });
     assert!(RecipeConfig::from_toml(&judge_ref).is_err());

@@ -71,7 +71,8 @@ enum Command {
     Eval {
         /// A Hugging Face folder or a `.gguf` file.
         model: PathBuf,
-        /// `mmath` (fixtures/mmath), `toy:first|sort|sum`, or a JSONL file with prompt and answer.
+        /// `mmath` (fixtures/mmath), `humaneval` (fixtures/humaneval, judged in the sandbox),
+        /// `toy:TASK`, or a JSONL file with prompt and answer (or code tests).
         #[arg(long, default_value = "mmath")]
         data: String,
         /// MMATH languages, comma-separated (default: all ten).
@@ -94,6 +95,8 @@ enum Command {
         seed: u64,
         #[arg(long, default_value = "fixtures/mmath")]
         mmath_dir: PathBuf,
+        #[arg(long, default_value = "fixtures/humaneval/HumanEval.jsonl.gz")]
+        humaneval: PathBuf,
         /// Also write the report as JSON here.
         #[arg(long)]
         json: Option<PathBuf>,
@@ -159,17 +162,20 @@ fn run(cli: Cli) -> Result<()> {
             template,
             seed,
             mmath_dir,
+            humaneval,
             json,
         } => {
             let policy = Policy::load(&model_source(&model, &template)?, None, 0)?;
             let items: Vec<policy_trainer::eval::EvalItem> = if data == "mmath" {
                 policy_trainer::eval::read_mmath(&mmath_dir, &languages, limit)?
+            } else if data == "humaneval" {
+                policy_trainer::eval::read_humaneval(&humaneval, limit)?
             } else {
                 let examples = match data.strip_prefix("toy:") {
                     Some(task) => {
                         let task: policy_trainer::data::ToyTask =
                             serde_json::from_value(task.into()).with_context(|| {
-                                format!("--data toy:{task}: use first, sort or sum")
+                                format!("--data toy:{task}: use first, sort, sum, code or last")
                             })?;
                         policy_trainer::data::toy_split(task, ToyAnswers::Correct, limit, seed)?.1
                     }
@@ -184,9 +190,14 @@ fn run(cli: Cli) -> Result<()> {
                     })
                     .collect()
             };
-            let bus = judges::BusConfig::from_toml(
-                "cache_entries = 0\n[[reward]]\nname = \"accuracy\"\nkind = \"math\"\nstrict = false\n[[reward]]\nname = \"language\"\nkind = \"language\"\n",
-            )?;
+            // Math by `verifiers`, code in the sandbox (started only when there is code).
+            let mut bus = String::from(
+                "cache_entries = 0\n[[reward]]\nname = \"accuracy\"\nkind = \"math\"\nstrict = false\ntasks = [\"math\"]\n[[reward]]\nname = \"language\"\nkind = \"language\"\n",
+            );
+            if items.iter().any(|item| item.example.tests.is_some()) {
+                bus.push_str("[[reward]]\nname = \"code\"\nkind = \"code\"\ntasks = [\"code\"]\ntimeout_ms = 60000\n");
+            }
+            let bus = judges::BusConfig::from_toml(&bus)?;
             let rewarder = BusRewarder::from_config(Some(&bus), None)?;
             let config = policy_trainer::eval::EvalConfig {
                 samples,
@@ -196,7 +207,7 @@ fn run(cli: Cli) -> Result<()> {
                 seed,
             };
             let report =
-                policy_trainer::eval::evaluate(&policy, &items, &rewarder, &["accuracy"], &config)?;
+                policy_trainer::eval::evaluate(&policy, &items, &rewarder, &["accuracy", "code"], &config)?;
             print!("{}", report.table());
             if let Some(path) = json {
                 std::fs::write(&path, serde_json::to_string_pretty(&report)?)
