@@ -86,14 +86,27 @@ pub struct Stage {
     /// Rejection sampling (for `sample`, and the teacher's samples in `distill`).
     #[serde(default)]
     pub sample: Option<RejectionConfig>,
-    /// `distill`: the student, a model of another size trained on the teacher's samples.
+    /// Start from this model instead of `from` (a model of another size or family, e.g. a
+    /// distillation student's own base).
     #[serde(default)]
-    pub student: Option<ModelSource>,
+    pub model: Option<ModelSource>,
+    /// `distill`: the student, of another size, trained on the teacher's samples: a model, or
+    /// an earlier stage that trains one.
+    #[serde(default)]
+    pub student: Option<Student>,
     /// `distill`: the share of the teacher's samples held out to measure the student's loss.
     #[serde(default = "default_held_out")]
     pub held_out: f64,
     #[serde(default)]
     pub eval: Option<EvalStage>,
+}
+
+/// A distillation student: an earlier stage's model or a model of its own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Student {
+    Stage(String),
+    Model(ModelSource),
 }
 
 fn base() -> String {
@@ -211,6 +224,14 @@ impl RecipeConfig {
                 }
             };
             model_ref(&stage.from)?;
+            if stage.model.is_some() && stage.from != "base" {
+                return bad(format!(
+                    "stage {name:?}: set `model` or `from`, not both"
+                ));
+            }
+            if let Some(Student::Stage(reference)) = &stage.student {
+                model_ref(reference)?;
+            }
             if let Some(samples) = &stage.samples {
                 if earlier.get(samples.as_str()) != Some(&StageKind::Sample) {
                     return bad(format!(
@@ -282,11 +303,22 @@ impl RecipeConfig {
         } else {
             dir.join("final")
         };
+        let started_from = self
+            .stages
+            .iter()
+            .find(|s| s.name == reference)
+            .and_then(|s| match (&s.student, &s.model) {
+                (Some(Student::Model(student)), _) => Some(student.clone()),
+                (Some(Student::Stage(from)), _) => Some(self.model(from)),
+                (None, Some(model)) => Some(model.clone()),
+                (None, None) => Some(self.model(&s.from)),
+            })
+            .unwrap_or_else(|| self.model.clone());
         ModelSource {
             source: SourceKind::Hf,
             path: Some(path),
             tokenizer: None,
-            ..self.model.clone()
+            ..started_from
         }
     }
 
@@ -319,7 +351,10 @@ impl RecipeConfig {
             output,
             checkpoint_every: self.checkpoint_every,
             keep_checkpoints: self.keep_checkpoints,
-            model: self.model(&stage.from),
+            model: stage
+                .model
+                .clone()
+                .unwrap_or_else(|| self.model(&stage.from)),
             data,
             sft: stage.sft.clone(),
             grpo,
@@ -517,7 +552,10 @@ fn distill_stage(
     }
     let student = TrainConfig {
         output: dir.join("student"),
-        model: stage.student.clone().expect("validated"),
+        model: match stage.student.as_ref().expect("validated") {
+            Student::Model(model) => model.clone(),
+            Student::Stage(reference) => config.model(reference),
+        },
         data: DataConfig {
             toy: None,
             train: Some(train_path.clone()),

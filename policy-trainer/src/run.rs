@@ -65,7 +65,11 @@ impl Policy {
                 (loaded.config, loaded.vars, loaded.tokenizer)
             }
             (None, SourceKind::Toy) => {
-                let tokenizer = toy_tokenizer();
+                // A toy-shaped model may take a real tokenizer (a small distillation student).
+                let tokenizer = match &source.tokenizer {
+                    Some(path) => Tokenizer::from_file(&expand_home(path))?,
+                    None => toy_tokenizer(),
+                };
                 let shape = &source.toy;
                 let config = ModelConfig {
                     vocab_size: tokenizer.vocab_size(),

@@ -27,13 +27,14 @@ fn small_recipe(output: &Path) -> RecipeConfig {
                 grpo.steps = 16;
                 grpo.eval_every = 0;
             }
+            "student_pretrain" => stage.sft.as_mut().unwrap().steps = 120,
             "distill" => {
                 stage.sample.as_mut().unwrap().prompts = Some(200);
                 stage.sft.as_mut().unwrap().steps = 120;
             }
             "eval" => {
                 let eval = stage.eval.as_mut().unwrap();
-                eval.models = vec!["cold_start".into(), "reasoning_rl".into()];
+                eval.models = vec!["cold_start".into(), "reasoning_rl".into(), "distill".into()];
                 eval.limit = Some(40);
                 eval.samples = 2;
             }
