@@ -154,6 +154,10 @@ fn default_accuracy() -> OneOrMany<String> {
     OneOrMany::Many(vec!["accuracy".into(), "code".into()])
 }
 
+/// Steps averaged at each end of an RL stage for its reward change (one step's reward is
+/// noisy).
+pub const REWARD_WINDOW: usize = 5;
+
 /// What a stage did: written as `stage.json` when it completes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StageReport {
@@ -163,7 +167,7 @@ pub struct StageReport {
     pub steps: usize,
     /// Wall time of the run that completed the stage.
     pub seconds: f64,
-    /// Mean rollout reward at the first and last step (RL stages).
+    /// Mean rollout reward over the first and the last [`REWARD_WINDOW`] steps (RL stages).
     pub reward: Option<(f64, f64)>,
     /// The stage's own measure, before and after (`metric` names it).
     pub metric: String,
@@ -452,15 +456,23 @@ fn new_report(stage: &Stage, steps: usize, metric: &str) -> StageReport {
     }
 }
 
-/// First and last values of a metric in a run's `metrics.jsonl`.
-fn first_last(metrics: &Path, key: &str) -> Option<(f64, f64)> {
+/// Means of a metric over its first and last `window` values in a run's `metrics.jsonl` (at
+/// most half of them each, so the two never overlap).
+fn early_late(metrics: &Path, key: &str, window: usize) -> Option<(f64, f64)> {
     let text = std::fs::read_to_string(metrics).ok()?;
     let values: Vec<f64> = text
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter_map(|v| v[key].as_f64())
         .collect();
-    Some((*values.first()?, *values.last()?))
+    let n = window.min(values.len() / 2).max(1);
+    let mean = |s: &[f64]| s.iter().sum::<f64>() / s.len() as f64;
+    (!values.is_empty()).then(|| (mean(&values[..n]), mean(&values[values.len() - n..])))
+}
+
+/// First and last values of a metric (measures taken once before and once after).
+fn first_last(metrics: &Path, key: &str) -> Option<(f64, f64)> {
+    early_late(metrics, key, 1)
 }
 
 fn train_stage(
@@ -480,7 +492,7 @@ fn train_stage(
             grpo.steps,
             &format!("held-out {}", grpo.accuracy_reward),
         );
-        report.reward = first_last(metrics, "reward");
+        report.reward = early_late(metrics, "reward", REWARD_WINDOW);
         (report.before, report.after) = first_last(metrics, "eval_accuracy").unzip();
         report
     } else {
@@ -709,8 +721,8 @@ pub fn table(reports: &[StageReport]) -> String {
     let pair = |v: Option<(f64, f64)>| v.map_or("-".into(), |(a, b)| format!("{a:.3} → {b:.3}"));
     let one = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.3}"));
     let mut out = format!(
-        "{:<16} {:<7} {:>6} {:>8} {:<15} {:<22} {:<17} {}\n",
-        "stage", "kind", "steps", "time", "reward", "measure", "before → after", "notes"
+        "{:<16} {:<7} {:>6} {:>8} {:<16} {:<22} {:<17} {}\n",
+        "stage", "kind", "steps", "time", "reward (5 steps)", "measure", "before → after", "notes"
     );
     for r in reports {
         let kind = serde_json::to_value(r.kind)
@@ -724,7 +736,7 @@ pub fn table(reports: &[StageReport]) -> String {
             (b, a) => format!("{} → {}", one(b), one(a)),
         };
         out.push_str(&format!(
-            "{:<16} {:<7} {:>6} {:>8} {:<15} {:<22} {:<17} {}\n",
+            "{:<16} {:<7} {:>6} {:>8} {:<16} {:<22} {:<17} {}\n",
             r.name,
             kind,
             r.steps,
