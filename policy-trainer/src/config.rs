@@ -283,7 +283,13 @@ impl TrainConfig {
         answers: ToyAnswers,
     ) -> Result<(Vec<Example>, Vec<Example>), TrainError> {
         if let Some(tasks) = &self.data.toy {
-            return toy_mix(tasks.as_slice(), answers, self.data.eval_size, None, self.seed);
+            return toy_mix(
+                tasks.as_slice(),
+                answers,
+                self.data.eval_size,
+                None,
+                self.seed,
+            );
         }
         let train = read_jsonl(
             self.data
@@ -329,7 +335,12 @@ impl TrainConfig {
         if self.data.toy.is_none() && self.data.train.is_none() {
             return bad("data: set `toy` or `train`");
         }
-        if self.data.toy.as_ref().is_some_and(|t| t.as_slice().is_empty()) {
+        if self
+            .data
+            .toy
+            .as_ref()
+            .is_some_and(|t| t.as_slice().is_empty())
+        {
             return bad("data.toy: name at least one task");
         }
         if let Some(sft) = &self.sft {

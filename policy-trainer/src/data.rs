@@ -131,7 +131,8 @@ impl ToyTask {
             ToyTask::First | ToyTask::Sort | ToyTask::Sum => {
                 let answer = self.solve(digits);
                 let shown = pick(answer.clone());
-                let completion = format!("<think>{shown}</think><answer>\\boxed{{{shown}}}</answer>");
+                let completion =
+                    format!("<think>{shown}</think><answer>\\boxed{{{shown}}}</answer>");
                 (question, completion, Some(answer), None)
             }
             ToyTask::Code => {
@@ -148,7 +149,12 @@ impl ToyTask {
             }
             ToyTask::Last => {
                 let shown = pick(self.solve(digits));
-                (question, format!("<think>{shown}</think>{shown}"), None, None)
+                (
+                    question,
+                    format!("<think>{shown}</think>{shown}"),
+                    None,
+                    None,
+                )
             }
             ToyTask::JudgeLast => {
                 // Half right; mostly another of the prompt's digits when wrong, sometimes an

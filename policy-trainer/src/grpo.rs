@@ -5,6 +5,7 @@
 use crate::config::{GrpoConfig, TrainConfig};
 use crate::data::Example;
 use crate::error::TrainError;
+use crate::judge::LocalJudgeConfig;
 use crate::loss::{advantages, grpo_loss, token_logprobs, Aggregation, GrpoLossConfig};
 use crate::model::Decoder;
 use crate::optim::{Accumulated, AdamW};
@@ -15,7 +16,6 @@ use candle_nn::VarMap;
 use judges::{Bus, Outcome, Rewarded, Sample};
 use rand::seq::IndexedRandom;
 use rand::SeedableRng;
-use crate::judge::LocalJudgeConfig;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -102,7 +102,10 @@ pub fn component_mean(rewarded: &[Rewarded], name: &str) -> Option<f64> {
 }
 
 /// Completion text for the rewards: end-of-turn markers are cut, answer tags kept.
-pub(crate) fn completion_text(policy: &Policy, completion: &Completion) -> Result<String, TrainError> {
+pub(crate) fn completion_text(
+    policy: &Policy,
+    completion: &Completion,
+) -> Result<String, TrainError> {
     let mut text = policy.tokenizer.decode(&completion.tokens)?;
     for marker in ["<|im_end|>", "<|endoftext|>", "<｜end▁of▁sentence｜>"] {
         if let Some(stripped) = text.strip_suffix(marker) {

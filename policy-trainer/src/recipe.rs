@@ -229,9 +229,7 @@ impl RecipeConfig {
             };
             model_ref(&stage.from)?;
             if stage.model.is_some() && stage.from != "base" {
-                return bad(format!(
-                    "stage {name:?}: set `model` or `from`, not both"
-                ));
+                return bad(format!("stage {name:?}: set `model` or `from`, not both"));
             }
             if let Some(Student::Stage(reference)) = &stage.student {
                 model_ref(reference)?;
@@ -311,11 +309,11 @@ impl RecipeConfig {
             .stages
             .iter()
             .find(|s| s.name == reference)
-            .and_then(|s| match (&s.student, &s.model) {
-                (Some(Student::Model(student)), _) => Some(student.clone()),
-                (Some(Student::Stage(from)), _) => Some(self.model(from)),
-                (None, Some(model)) => Some(model.clone()),
-                (None, None) => Some(self.model(&s.from)),
+            .map(|s| match (&s.student, &s.model) {
+                (Some(Student::Model(student)), _) => student.clone(),
+                (Some(Student::Stage(from)), _) => self.model(from),
+                (None, Some(model)) => model.clone(),
+                (None, None) => self.model(&s.from),
             })
             .unwrap_or_else(|| self.model.clone());
         ModelSource {
@@ -557,8 +555,8 @@ fn distill_stage(
             )));
         }
         samples.shuffle(&mut rand::rngs::StdRng::seed_from_u64(config.seed));
-        let held = ((samples.len() as f64 * stage.held_out).round() as usize)
-            .clamp(1, samples.len() - 1);
+        let held =
+            ((samples.len() as f64 * stage.held_out).round() as usize).clamp(1, samples.len() - 1);
         runner::write_jsonl(&train_path, &samples[held..])?;
         runner::write_jsonl(&held_out_path, &samples[..held])?;
     }
@@ -598,11 +596,7 @@ fn parameters(source: &ModelSource) -> Result<usize, TrainError> {
     Ok(vars.iter().map(|v| v.elem_count()).sum())
 }
 
-fn eval_stage(
-    config: &RecipeConfig,
-    stage: &Stage,
-    dir: &Path,
-) -> Result<StageReport, TrainError> {
+fn eval_stage(config: &RecipeConfig, stage: &Stage, dir: &Path) -> Result<StageReport, TrainError> {
     let options = stage.eval.as_ref().expect("validated");
     let data_config = config.train_config(stage, dir.to_path_buf());
     let (_, held_out) = data_config.examples(ToyAnswers::Correct)?;
@@ -661,10 +655,7 @@ fn eval_stage(
         .iter()
         .map(|m| {
             let row = &results[m].overall;
-            format!(
-                "{m} {:.3}/{:.3}",
-                row.pass_at_1, row.cons_at_k
-            )
+            format!("{m} {:.3}/{:.3}", row.pass_at_1, row.cons_at_k)
         })
         .collect::<Vec<_>>()
         .join(", ")

@@ -420,11 +420,11 @@ pub fn plot_panels(panels: &[Panel], columns: usize, png: &Path) -> Result<(), T
     let plot_error = |e: &dyn std::fmt::Display| TrainError::Io(format!("{}: {e}", png.display()));
     let columns = columns.clamp(1, panels.len().max(1));
     let rows = panels.len().max(1).div_ceil(columns);
-    let root = BitMapBackend::new(png, (480 * columns as u32, 360 * rows as u32))
-        .into_drawing_area();
+    let root =
+        BitMapBackend::new(png, (480 * columns as u32, 360 * rows as u32)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| plot_error(&e))?;
     let areas = root.split_evenly((rows, columns));
-    const COLOURS: [RGBColor; 4] = [BLUE, RED, GREEN, MAGENTA];
+    const COLOURS: [RGBColor; 6] = [BLUE, RED, GREEN, MAGENTA, RGBColor(230, 140, 0), BLACK];
     for (area, panel) in areas.iter().zip(panels) {
         let text = std::fs::read_to_string(&panel.metrics)
             .map_err(|e| TrainError::Io(format!("{}: {e}", panel.metrics.display())))?;
@@ -478,24 +478,27 @@ pub fn plot_panels(panels: &[Panel], columns: usize, png: &Path) -> Result<(), T
             .map_err(|e| plot_error(&e))?;
         for (i, (points, name)) in lines.into_iter().zip(&panel.series).enumerate() {
             let colour = COLOURS[i % COLOURS.len()];
-            let single = points.len() == 1;
-            let series = chart
-                .draw_series(LineSeries::new(points.clone(), colour))
-                .map_err(|e| plot_error(&e))?;
+            // A measure taken only before and after is two dots, not a line between them.
+            let series = if points.len() <= 2 {
+                chart.draw_series(
+                    points
+                        .into_iter()
+                        .map(|p| Circle::new(p, 4, colour.filled())),
+                )
+            } else {
+                chart.draw_series(LineSeries::new(points, colour))
+            }
+            .map_err(|e| plot_error(&e))?;
             if panel.series.len() > 1 {
                 series
                     .label(name.as_str())
                     .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], colour));
             }
-            if single {
-                chart
-                    .draw_series(points.into_iter().map(|p| Circle::new(p, 3, colour.filled())))
-                    .map_err(|e| plot_error(&e))?;
-            }
         }
         if panel.series.len() > 1 {
             chart
                 .configure_series_labels()
+                .position(SeriesLabelPosition::UpperRight)
                 .background_style(WHITE.mix(0.8))
                 .border_style(BLACK)
                 .draw()

@@ -200,7 +200,8 @@ pub fn train(
         Some(mean_loss(policy, &eval, sft.batch_size)?)
     };
     if let Some(loss) = eval_loss_after {
-        metrics.write(&serde_json::json!({"phase": "sft", "step": sft.steps, "eval_loss": loss}))?;
+        metrics
+            .write(&serde_json::json!({"phase": "sft", "step": sft.steps, "eval_loss": loss}))?;
     }
     Ok(SftSummary {
         steps: sft.steps,

@@ -120,7 +120,8 @@ fn reports_are_reproducible_with_a_seed_and_the_cli_writes_them() {
 
 #[test]
 fn humaneval_items_are_judged_in_the_sandbox() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/humaneval/HumanEval.jsonl.gz");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/humaneval/HumanEval.jsonl.gz");
     let items = policy_trainer::eval::read_humaneval(&path, 3).unwrap();
     assert_eq!(items.len(), 3);
     assert!(items[0].example.prompt.contains("def has_close_elements"));
@@ -133,7 +134,10 @@ fn humaneval_items_are_judged_in_the_sandbox() {
             &mut text,
         )
         .unwrap();
-        text.lines().take(3).map(|l| serde_json::from_str(l).unwrap()).collect()
+        text.lines()
+            .take(3)
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
     };
     let bus = judges::BusConfig::from_toml(
         "[[reward]]\nname = \"code\"\nkind = \"code\"\ntasks = [\"code\"]\ntimeout_ms = 60000\n",
@@ -143,7 +147,10 @@ fn humaneval_items_are_judged_in_the_sandbox() {
     let mut samples = Vec::new();
     for (item, row) in items.iter().zip(&rows) {
         let prompt = row["prompt"].as_str().unwrap();
-        for body in [row["canonical_solution"].as_str().unwrap(), "    return None\n"] {
+        for body in [
+            row["canonical_solution"].as_str().unwrap(),
+            "    return None\n",
+        ] {
             samples.push(judges::Sample {
                 prompt: item.example.prompt.clone(),
                 completion: format!("Here it is.\n```python\n{prompt}{body}```"),
@@ -160,6 +167,13 @@ fn humaneval_items_are_judged_in_the_sandbox() {
         .collect();
     assert_eq!(
         values,
-        [Some(1.0), Some(0.0), Some(1.0), Some(0.0), Some(1.0), Some(0.0)]
+        [
+            Some(1.0),
+            Some(0.0),
+            Some(1.0),
+            Some(0.0),
+            Some(1.0),
+            Some(0.0)
+        ]
     );
 }

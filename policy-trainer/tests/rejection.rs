@@ -95,7 +95,8 @@ fn only_verified_samples_are_kept_and_the_cli_writes_a_dataset() {
     )
     .unwrap();
     let rewarder =
-        BusRewarder::from_config(train_config.grpo.as_ref().unwrap().rewards.as_ref(), None).unwrap();
+        BusRewarder::from_config(train_config.grpo.as_ref().unwrap().rewards.as_ref(), None)
+            .unwrap();
     let mut config = config();
     config.temperature = 1.0;
     config.max_per_prompt = 2;

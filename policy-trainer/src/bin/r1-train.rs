@@ -206,8 +206,13 @@ fn run(cli: Cli) -> Result<()> {
                 max_new_tokens,
                 seed,
             };
-            let report =
-                policy_trainer::eval::evaluate(&policy, &items, &rewarder, &["accuracy", "code"], &config)?;
+            let report = policy_trainer::eval::evaluate(
+                &policy,
+                &items,
+                &rewarder,
+                &["accuracy", "code"],
+                &config,
+            )?;
             print!("{}", report.table());
             if let Some(path) = json {
                 std::fs::write(&path, serde_json::to_string_pretty(&report)?)
