@@ -114,7 +114,7 @@ fn reports_are_reproducible_with_a_seed_and_the_cli_writes_them() {
         .output()
         .unwrap();
     assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("use first, sort or sum"));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("use first, sort, sum, code or last"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
