@@ -9,6 +9,10 @@ pub enum TrainError {
     Input(String),
     #[error("{0}")]
     Io(String),
+    /// The run folder's state forbids the request (checkpoints to resume or not, a changed
+    /// configuration).
+    #[error("{0}")]
+    Conflict(String),
     #[error("reward: {0}")]
     Reward(String),
     #[error("tensor error: {0}")]
@@ -21,6 +25,7 @@ pub enum ErrorKind {
     Config,
     Input,
     Io,
+    Conflict,
     Runtime,
 }
 
@@ -30,6 +35,7 @@ impl TrainError {
             TrainError::Config(_) => ErrorKind::Config,
             TrainError::Input(_) => ErrorKind::Input,
             TrainError::Io(_) => ErrorKind::Io,
+            TrainError::Conflict(_) => ErrorKind::Conflict,
             TrainError::Reward(_) | TrainError::Tensor(_) => ErrorKind::Runtime,
         }
     }

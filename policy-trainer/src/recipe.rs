@@ -381,7 +381,7 @@ pub fn run(config: &RecipeConfig) -> Result<Vec<StageReport>, TrainError> {
             let mut report: StageReport = serde_json::from_str(&text)
                 .map_err(|e| TrainError::Input(format!("{}: {e}", report_path.display())))?;
             if report.config != resolved {
-                return Err(TrainError::Config(format!(
+                return Err(TrainError::Conflict(format!(
                     "stage {:?} finished with a different configuration ({}); delete that folder or choose another output",
                     stage.name,
                     dir.display()

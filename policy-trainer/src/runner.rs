@@ -52,10 +52,10 @@ pub fn train(
     let resumed: Option<(PathBuf, TrainerState)> = match (run.latest_checkpoint()?, resume) {
         (Some((dir, state)), Resume::Required | Resume::IfAny) => {
             if state.config != *config {
-                return bad(format!(
+                return Err(TrainError::Conflict(format!(
                     "{} was written with a different configuration; resume with the same one",
                     dir.display()
-                ));
+                )));
             }
             eprintln!(
                 "resuming from {} ({:?} step {})",
@@ -66,14 +66,17 @@ pub fn train(
             Some((dir, state))
         }
         (Some((dir, _)), Resume::Never) => {
-            return bad(format!(
+            return Err(TrainError::Conflict(format!(
                 "{} already holds checkpoints ({}); pass --resume or choose another --output",
                 run.root.display(),
                 dir.display()
-            ))
+            )))
         }
         (None, Resume::Required) => {
-            return bad(format!("--resume: no checkpoint in {}", run.root.display()))
+            return Err(TrainError::Conflict(format!(
+                "--resume: no checkpoint in {}",
+                run.root.display()
+            )))
         }
         (None, _) => None,
     };
