@@ -28,7 +28,6 @@ fn small_recipe(output: &Path) -> RecipeConfig {
                 grpo.prompts_per_step = 8;
                 grpo.eval_every = 0;
             }
-            "pretrain" => stage.sft.as_mut().unwrap().steps = 200,
             "sft_rejection" => stage.sft.as_mut().unwrap().steps = 100,
             "student_pretrain" => stage.sft.as_mut().unwrap().steps = 120,
             "distill" => {
