@@ -38,10 +38,10 @@ pub struct TrainConfig {
     pub sample: Option<crate::rejection::RejectionConfig>,
 }
 
-fn default_checkpoint_every() -> usize {
+pub(crate) fn default_checkpoint_every() -> usize {
     50
 }
-fn default_keep() -> usize {
+pub(crate) fn default_keep() -> usize {
     2
 }
 

@@ -25,6 +25,20 @@ pub struct Example {
     pub tests: Option<sandbox::Tests>,
 }
 
+impl Example {
+    /// The reward-bus sample for one completion of this example.
+    pub fn sample(&self, completion: String) -> judges::Sample {
+        judges::Sample {
+            prompt: self.prompt.clone(),
+            completion,
+            task: self.task.clone(),
+            answer: self.answer.clone(),
+            tests: self.tests.clone(),
+            ..Default::default()
+        }
+    }
+}
+
 /// Read a JSONL file of [`Example`]s; a bad line is an error naming the line.
 pub fn read_jsonl(path: &Path) -> Result<Vec<Example>, TrainError> {
     let text = std::fs::read_to_string(path)

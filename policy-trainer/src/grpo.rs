@@ -135,13 +135,8 @@ pub(crate) fn rollouts(
         .iter()
         .map(|c| {
             Ok(Sample {
-                prompt: example.prompt.clone(),
-                completion: completion_text(policy, c)?,
-                task: example.task.clone(),
-                answer: example.answer.clone(),
-                tests: example.tests.clone(),
                 completion_tokens: Some(c.tokens.len()),
-                ..Default::default()
+                ..example.sample(completion_text(policy, c)?)
             })
         })
         .collect::<Result<_, TrainError>>()?;

@@ -33,9 +33,9 @@ pub struct RecipeConfig {
     pub seed: u64,
     /// The recipe folder; each stage writes into `<output>/<stage name>/`.
     pub output: PathBuf,
-    #[serde(default = "default_checkpoint_every")]
+    #[serde(default = "crate::config::default_checkpoint_every")]
     pub checkpoint_every: usize,
-    #[serde(default = "default_keep")]
+    #[serde(default = "crate::config::default_keep")]
     pub keep_checkpoints: usize,
     /// The base model (`from = "base"`).
     pub model: ModelSource,
@@ -44,13 +44,6 @@ pub struct RecipeConfig {
     pub data: Option<DataConfig>,
     #[serde(rename = "stage")]
     pub stages: Vec<Stage>,
-}
-
-fn default_checkpoint_every() -> usize {
-    50
-}
-fn default_keep() -> usize {
-    2
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

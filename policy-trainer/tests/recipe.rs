@@ -114,14 +114,7 @@ fn every_stage_runs_keeps_its_promise_and_resumes() {
         BusRewarder::from_config(stage.sample.as_ref().unwrap().rewards.as_ref(), None).unwrap();
     let samples: Vec<judges::Sample> = kept
         .iter()
-        .map(|e| judges::Sample {
-            prompt: e.prompt.clone(),
-            completion: e.completion.clone().unwrap(),
-            task: e.task.clone(),
-            answer: e.answer.clone(),
-            tests: e.tests.clone(),
-            ..Default::default()
-        })
+        .map(|e| e.sample(e.completion.clone().unwrap()))
         .collect();
     for (sample, rewarded) in samples.iter().zip(rewarder.reward(&samples).unwrap()) {
         let verdict = rewarded

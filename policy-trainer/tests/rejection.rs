@@ -120,13 +120,7 @@ fn only_verified_samples_are_kept_and_the_cli_writes_a_dataset() {
     // Every kept completion verifies again, and no prompt has more than max_per_prompt.
     let samples: Vec<judges::Sample> = kept
         .iter()
-        .map(|e| judges::Sample {
-            prompt: e.prompt.clone(),
-            completion: e.completion.clone().unwrap(),
-            task: e.task.clone(),
-            answer: e.answer.clone(),
-            ..Default::default()
-        })
+        .map(|e| e.sample(e.completion.clone().unwrap()))
         .collect();
     for rewarded in rewarder.reward(&samples).unwrap() {
         let accuracy = rewarded
