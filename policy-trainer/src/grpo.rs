@@ -16,6 +16,7 @@ use candle_nn::VarMap;
 use judges::{Bus, Outcome, Rewarded, Sample};
 use rand::seq::IndexedRandom;
 use rand::SeedableRng;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -88,6 +89,22 @@ impl Rewarder for BusRewarder {
     fn reward(&self, samples: &[Sample]) -> Result<Vec<Rewarded>, TrainError> {
         Ok(self.runtime.block_on(self.bus.reward_batch(samples)))
     }
+}
+
+/// Mean of every component that scored at least once, by name (the bus routes each component
+/// to its tasks, so this is also a per-task measure: `code` scores only code prompts).
+pub fn component_means(rewarded: &[Rewarded]) -> BTreeMap<String, f64> {
+    let mut sums: BTreeMap<String, (f64, usize)> = BTreeMap::new();
+    for c in rewarded.iter().flat_map(|r| &r.components) {
+        if let (Outcome::Scored, Some(value)) = (&c.outcome, c.value) {
+            let entry = sums.entry(c.name.clone()).or_default();
+            entry.0 += value;
+            entry.1 += 1;
+        }
+    }
+    sums.into_iter()
+        .map(|(name, (sum, n))| (name, sum / n as f64))
+        .collect()
 }
 
 /// Mean value of one reward component over scored samples (`None` if it never scored).
@@ -175,6 +192,8 @@ pub fn evaluate(
 
 /// One sampled group.
 struct Group {
+    /// The prompt's task (routing key), for per-task figures.
+    task: String,
     prompt: Vec<u32>,
     completions: Vec<Completion>,
     rewards: Vec<f64>,
@@ -215,7 +234,12 @@ pub fn train(
         seed: config.seed ^ 0xe7a1,
         ..SamplingConfig::default()
     };
-    let held_out_accuracy = || -> Result<Option<f64>, TrainError> {
+    // Held-out means of every reward component (`eval/<name>`), and the accuracy component as
+    // `eval_accuracy`: a task the rewards do not call accuracy (code) is watched too.
+    let held_out = || -> Result<Option<serde_json::Value>, TrainError> {
+        if eval_set.is_empty() {
+            return Ok(None);
+        }
         let rewarded = evaluate(
             policy,
             eval_set,
@@ -223,17 +247,26 @@ pub fn train(
             &eval_sampling,
             grpo.eval_samples,
         )?;
-        Ok(component_mean(&rewarded, &grpo.accuracy_reward))
+        let means = component_means(&rewarded);
+        let mut record = serde_json::json!({});
+        if let Some(accuracy) = means.get(&grpo.accuracy_reward) {
+            record["eval_accuracy"] = (*accuracy).into();
+        }
+        for (name, mean) in means {
+            record[format!("eval/{name}")] = mean.into();
+        }
+        Ok(Some(record))
     };
-    let accuracy_before = if start_step == 0 && !eval_set.is_empty() {
-        held_out_accuracy()?
-    } else {
-        None
+    let accuracy = |record: &Option<serde_json::Value>| {
+        record.as_ref().and_then(|r| r["eval_accuracy"].as_f64())
     };
-    if let Some(accuracy) = accuracy_before {
-        metrics
-            .write(&serde_json::json!({"phase": "grpo", "step": 0, "eval_accuracy": accuracy}))?;
+    let before = if start_step == 0 { held_out()? } else { None };
+    if let Some(evaluated) = &before {
+        let mut record = serde_json::json!({"phase": "grpo", "step": 0});
+        merge(&mut record, evaluated);
+        metrics.write(&record)?;
     }
+    let accuracy_before = accuracy(&before);
     let mut optimizer = AdamW::new(&policy.vars, grpo.optimizer.clone())?;
     let latest = if start_step > 0 {
         run.latest_checkpoint()?
@@ -280,6 +313,7 @@ pub fn train(
         // One rollout per step goes into the metrics, to read what the policy writes.
         let mut example_sample = None;
         let (mut generated, mut truncated, mut sampled) = (0usize, 0usize, 0usize);
+        let mut tallies: BTreeMap<String, TaskTally> = BTreeMap::new();
         for attempt in 0..grpo.max_sampling_tries {
             let mut rng = rand::rngs::StdRng::seed_from_u64(
                 config.seed ^ ((step as u64) << 20) ^ ((attempt as u64) << 8),
@@ -311,6 +345,7 @@ pub fn train(
                 }
                 samples.extend(rollout);
                 groups.push(Group {
+                    task: example.task.clone().unwrap_or_else(|| "-".into()),
                     prompt,
                     completions,
                     rewards: Vec::new(),
@@ -336,7 +371,12 @@ pub fn train(
                     .rewards
                     .iter()
                     .any(|r| (r - group.rewards[0]).abs() > 1e-9);
-                if (varied || !grpo.dynamic_sampling) && kept.len() < grpo.prompts_per_step {
+                let keep = (varied || !grpo.dynamic_sampling) && kept.len() < grpo.prompts_per_step;
+                tallies
+                    .entry(group.task.clone())
+                    .or_default()
+                    .add(&group.rewards, varied, keep);
+                if keep {
                     kept.push(group);
                 }
             }
@@ -431,12 +471,11 @@ pub fn train(
                 copy_vars(&policy.vars, vars)?;
             }
         }
-        let eval_accuracy =
-            if grpo.eval_every > 0 && done % grpo.eval_every == 0 && !eval_set.is_empty() {
-                held_out_accuracy()?
-            } else {
-                None
-            };
+        let evaluated = if grpo.eval_every > 0 && done % grpo.eval_every == 0 {
+            held_out()?
+        } else {
+            None
+        };
         let seconds = started.elapsed().as_secs_f64();
         let mut record = serde_json::json!({
             "phase": "grpo", "step": done, "reward": mean_reward, "loss": loss_value,
@@ -459,8 +498,11 @@ pub fn train(
         if let Some(sample) = example_sample {
             record["sample"] = sample;
         }
-        if let Some(acc) = eval_accuracy {
-            record["eval_accuracy"] = acc.into();
+        for (task, tally) in &tallies {
+            tally.record(task, &mut record);
+        }
+        if let Some(evaluated) = &evaluated {
+            merge(&mut record, evaluated);
         }
         metrics.write(&record)?;
         on_step(&record);
@@ -480,16 +522,13 @@ pub fn train(
             )?;
         }
     }
-    let accuracy_after = if eval_set.is_empty() {
-        None
-    } else {
-        held_out_accuracy()?
-    };
-    if let Some(acc) = accuracy_after {
-        metrics.write(
-            &serde_json::json!({"phase": "grpo", "step": grpo.steps, "eval_accuracy": acc}),
-        )?;
+    let after = held_out()?;
+    if let Some(evaluated) = &after {
+        let mut record = serde_json::json!({"phase": "grpo", "step": grpo.steps});
+        merge(&mut record, evaluated);
+        metrics.write(&record)?;
     }
+    let accuracy_after = accuracy(&after);
     Ok(GrpoSummary {
         steps: grpo.steps,
         accuracy_before,
@@ -497,6 +536,43 @@ pub fn train(
         first_reward,
         last_reward,
     })
+}
+
+/// One task's share of a step's rollouts: how a task that stops improving can be seen losing
+/// its place in the batch (its groups all-equal, so dynamic sampling drops them).
+#[derive(Default)]
+struct TaskTally {
+    reward_sum: f64,
+    samples: usize,
+    groups: usize,
+    flat: usize,
+    kept: usize,
+}
+
+impl TaskTally {
+    fn add(&mut self, rewards: &[f64], varied: bool, kept: bool) {
+        self.reward_sum += rewards.iter().sum::<f64>();
+        self.samples += rewards.len();
+        self.groups += 1;
+        self.flat += usize::from(!varied);
+        self.kept += usize::from(kept);
+    }
+
+    /// `task/<task>/reward` (mean total), `/flat_groups` (share of groups with equal rewards)
+    /// and `/kept_groups` (groups trained on).
+    fn record(&self, task: &str, record: &mut serde_json::Value) {
+        let key = |what: &str| format!("task/{task}/{what}");
+        record[key("reward")] = (self.reward_sum / self.samples.max(1) as f64).into();
+        record[key("flat_groups")] = (self.flat as f64 / self.groups.max(1) as f64).into();
+        record[key("kept_groups")] = self.kept.into();
+    }
+}
+
+/// Copy `from`'s fields into `into` (both JSON objects).
+fn merge(into: &mut serde_json::Value, from: &serde_json::Value) {
+    if let (Some(into), Some(from)) = (into.as_object_mut(), from.as_object()) {
+        into.extend(from.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
 }
 
 /// One training sequence: prompt + completion, with its advantage and loss mask.

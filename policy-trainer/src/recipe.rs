@@ -166,6 +166,10 @@ pub struct StageReport {
     pub metric: String,
     pub before: Option<f64>,
     pub after: Option<f64>,
+    /// RL stages: every reward component's held-out mean before and after, so a task the
+    /// stage's measure does not cover (code beside math accuracy) is seen if it falls.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub held_out: BTreeMap<String, (f64, f64)>,
     pub note: String,
     /// The stage as it ran (its config with references resolved): a changed stage is not
     /// mistaken for a finished one.
@@ -440,6 +444,7 @@ fn new_report(stage: &Stage, steps: usize, metric: &str) -> StageReport {
         metric: metric.into(),
         before: None,
         after: None,
+        held_out: BTreeMap::new(),
         note: String::new(),
         config: serde_json::Value::Null,
         skipped: false,
@@ -466,6 +471,22 @@ fn first_last(metrics: &Path, key: &str) -> Option<(f64, f64)> {
     early_late(metrics, key, 1)
 }
 
+/// First and last held-out mean of every reward component (`eval/<name>` in the metrics).
+fn held_out_changes(metrics: &Path) -> BTreeMap<String, (f64, f64)> {
+    let names: std::collections::BTreeSet<String> = std::fs::read_to_string(metrics)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()))
+        .flatten()
+        .filter_map(|k| k.strip_prefix("eval/").map(str::to_string))
+        .collect();
+    names
+        .into_iter()
+        .filter_map(|name| Some((name.clone(), first_last(metrics, &format!("eval/{name}"))?)))
+        .collect()
+}
+
 fn train_stage(
     config: &RecipeConfig,
     stage: &Stage,
@@ -485,6 +506,13 @@ fn train_stage(
         );
         report.reward = early_late(metrics, "reward", REWARD_WINDOW);
         (report.before, report.after) = first_last(metrics, "eval_accuracy").unzip();
+        report.held_out = held_out_changes(metrics);
+        report.note = report
+            .held_out
+            .iter()
+            .map(|(name, (before, after))| format!("{name} {before:.2} → {after:.2}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         report
     } else {
         let sft = train_config.sft.as_ref().expect("validated");
@@ -493,7 +521,12 @@ fn train_stage(
         report
     };
     if let Some((phase, step)) = outcome.resumed_at {
-        report.note = format!("resumed at {phase:?} step {step}");
+        let resumed = format!("resumed at {phase:?} step {step}");
+        report.note = if report.note.is_empty() {
+            resumed
+        } else {
+            format!("{resumed}; {}", report.note)
+        };
     }
     Ok(report)
 }

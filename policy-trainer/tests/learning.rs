@@ -8,6 +8,8 @@ use policy_trainer::grpo::{self, BusRewarder};
 use policy_trainer::run::{Metrics, Policy, RunDir};
 use policy_trainer::sft;
 
+mod common;
+
 fn scratch(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("r1-learning-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -16,6 +18,7 @@ fn scratch(name: &str) -> std::path::PathBuf {
 
 fn load(default: &str, output: &std::path::Path) -> TrainConfig {
     let mut config = TrainConfig::from_toml(default).unwrap();
+    config.seed = common::test_seed();
     config.output = output.to_path_buf();
     config.checkpoint_every = 0;
     config

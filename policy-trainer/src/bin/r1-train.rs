@@ -33,6 +33,9 @@ struct RunArgs {
     /// Continue from the newest checkpoint in the run folder.
     #[arg(long)]
     resume: bool,
+    /// Random seed (overrides `seed` in the config).
+    #[arg(long)]
+    seed: Option<u64>,
 }
 
 #[derive(Subcommand)]
@@ -117,6 +120,9 @@ enum Command {
         /// Recipe folder (overrides `output` in the config).
         #[arg(long)]
         output: Option<PathBuf>,
+        /// Random seed of every stage (overrides `seed` in the config).
+        #[arg(long)]
+        seed: Option<u64>,
     },
     /// Print the embedded default configurations.
     Defaults,
@@ -142,7 +148,11 @@ fn run(cli: Cli) -> Result<()> {
         Command::Sft(args) => train(args, DEFAULT_SFT, false),
         Command::Grpo(args) => train(args, DEFAULT_GRPO, true),
         Command::Sample { config, out } => rejection_sample(&config, out),
-        Command::Recipe { config, output } => recipe(config, output),
+        Command::Recipe {
+            config,
+            output,
+            seed,
+        } => recipe(config, output, seed),
         Command::Serve {
             model,
             bind,
@@ -332,7 +342,7 @@ fn rejection_sample(config_path: &std::path::Path, out: Option<PathBuf>) -> Resu
     Ok(())
 }
 
-fn recipe(config: Option<PathBuf>, output: Option<PathBuf>) -> Result<()> {
+fn recipe(config: Option<PathBuf>, output: Option<PathBuf>, seed: Option<u64>) -> Result<()> {
     let text = match &config {
         Some(path) => {
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
@@ -346,6 +356,9 @@ fn recipe(config: Option<PathBuf>, output: Option<PathBuf>) -> Result<()> {
         })?;
     if let Some(output) = output {
         recipe_config.output = output;
+    }
+    if let Some(seed) = seed {
+        recipe_config.seed = seed;
     }
     let reports = recipe::run(&recipe_config)?;
     print!("{}", recipe::table(&reports));
@@ -368,6 +381,9 @@ fn load_config(args: &RunArgs, default: &str) -> Result<TrainConfig> {
         Some(path) => format!("in {}", path.display()),
         None => "in the embedded default".to_string(),
     })?;
+    if let Some(seed) = args.seed {
+        config.seed = seed;
+    }
     if let Some(output) = &args.output {
         config.output = output.clone();
     }

@@ -3,6 +3,7 @@
 use policy_trainer::ModelConfig;
 
 /// A 2-layer decoder small enough for finite differences in f64.
+#[allow(dead_code)] // the learning tests use the toy model instead
 pub fn tiny_config(vocab_size: usize, tied: bool, bias: bool) -> ModelConfig {
     ModelConfig {
         vocab_size,
@@ -35,4 +36,24 @@ pub fn logits(model: &policy_trainer::Decoder, tokens: &[u32]) -> Vec<f32> {
         .unwrap()
         .to_vec1::<f32>()
         .unwrap()
+}
+
+/// The seed of a learning test: `R1_TEST_SEED` when set, else a new one each run (from the
+/// clock), printed so that a failing run can be repeated. Learning must hold for any seed, so
+/// CI draws a different one every time instead of keeping the one that happened to pass.
+#[allow(dead_code)] // only the learning tests draw seeds
+pub fn test_seed() -> u64 {
+    let seed = match std::env::var("R1_TEST_SEED") {
+        Ok(text) => text
+            .parse()
+            .unwrap_or_else(|_| panic!("R1_TEST_SEED={text:?} is not a number")),
+        Err(_) => {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64)
+                % 1000
+        }
+    };
+    eprintln!("seed {seed} (repeat with R1_TEST_SEED={seed})");
+    seed
 }
