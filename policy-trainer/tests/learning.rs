@@ -119,17 +119,18 @@ fn grpo_with_the_reward_bus_raises_held_out_accuracy() {
         before <= 0.3,
         "the cold start already solves the task: {before}"
     );
-    assert!(after >= 0.6, "GRPO reached only {after} (from {before})");
+    assert!(after >= 0.8, "GRPO reached only {after} (from {before})");
 }
 
-/// Three GRPO steps after a brief cold start, with `adjust` applied to the GRPO config.
+/// Three GRPO steps after a short cold start (80 steps: enough for the format on any seed, so
+/// some groups' rewards differ), with `adjust` applied to the GRPO config.
 fn short_grpo(
     name: &str,
     adjust: impl Fn(&mut policy_trainer::config::GrpoConfig),
 ) -> Vec<serde_json::Value> {
     cold_start_then_grpo(name, |config| {
         config.data.eval_size = 8;
-        config.sft.as_mut().unwrap().steps = 30;
+        config.sft.as_mut().unwrap().steps = 80;
         let grpo_config = config.grpo.as_mut().unwrap();
         grpo_config.steps = 3;
         grpo_config.eval_every = 0;
@@ -148,8 +149,16 @@ fn kl_to_the_reference_and_off_policy_reuse_are_reported() {
         g.ref_reset_every = 0;
     });
     assert_eq!(records.len(), 3);
-    for r in &records {
+    // Until a step has a group whose rewards differ there is no advantage, the policy stays at
+    // its reference and the KL is 0; from that step on the moved policy must show.
+    let first_informative = records
+        .iter()
+        .position(|r| r["task/math/flat_groups"].as_f64() < Some(1.0))
+        .unwrap_or_else(|| panic!("no group's rewards differed: {records:?}"));
+    for r in &records[first_informative..] {
         assert!(r["kl"].as_f64().unwrap() > 0.0, "{r}");
+    }
+    for r in &records {
         assert!(r["loss"].as_f64().unwrap().is_finite());
         assert!((0.0..=1.0).contains(&r["clip_fraction"].as_f64().unwrap()));
         assert!(r["sample"]["completion"].is_string());
