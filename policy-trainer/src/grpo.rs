@@ -109,13 +109,7 @@ pub fn component_means(rewarded: &[Rewarded]) -> BTreeMap<String, f64> {
 
 /// Mean value of one reward component over scored samples (`None` if it never scored).
 pub fn component_mean(rewarded: &[Rewarded], name: &str) -> Option<f64> {
-    let values: Vec<f64> = rewarded
-        .iter()
-        .flat_map(|r| &r.components)
-        .filter(|c| c.name == name && c.outcome == Outcome::Scored)
-        .filter_map(|c| c.value)
-        .collect();
-    (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+    component_means(rewarded).get(name).copied()
 }
 
 /// Completion text for the rewards: end-of-turn markers are cut, answer tags kept.
