@@ -379,8 +379,12 @@ impl Metrics {
         Ok(Metrics { path, file })
     }
 
+    /// One line in one `write` call: formatting straight into the file wrote a record in many
+    /// small pieces, so a reader (a dashboard, a test polling the run) could see half a line.
     pub fn write(&mut self, record: &serde_json::Value) -> Result<(), TrainError> {
-        writeln!(self.file, "{record}")
+        let line = format!("{record}\n");
+        self.file
+            .write_all(line.as_bytes())
             .and_then(|_| self.file.flush())
             .map_err(|e| TrainError::Io(format!("{}: {e}", self.path.display())))
     }
