@@ -5,6 +5,7 @@ use crate::error::TrainError;
 use crate::loss::{AdvantageScaling, Aggregation};
 use crate::optim::OptimizerConfig;
 use crate::text::ChatTemplate;
+use judges::generative::JudgeOptions;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -35,7 +36,7 @@ pub struct TrainConfig {
     pub grpo: Option<GrpoConfig>,
     /// Rejection sampling (`r1-train sample`).
     #[serde(default)]
-    pub sample: Option<crate::rejection::RejectionConfig>,
+    pub sample: Option<RejectionConfig>,
 }
 
 pub(crate) fn default_checkpoint_every() -> usize {
@@ -223,7 +224,7 @@ pub struct GrpoConfig {
     pub rewards: Option<judges::BusConfig>,
     /// A generative judge run in process by a local model, added to the bus.
     #[serde(default)]
-    pub local_judge: Option<crate::judge::LocalJudgeConfig>,
+    pub local_judge: Option<LocalJudgeConfig>,
 }
 
 fn default_micro_batch() -> usize {
@@ -370,4 +371,83 @@ impl TrainConfig {
         }
         Ok(())
     }
+}
+
+/// Rejection sampling (`r1-train sample`, a recipe's `sample` stage).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RejectionConfig {
+    /// k: completions sampled per prompt.
+    pub samples_per_prompt: usize,
+    #[serde(default = "default_sample_temperature")]
+    pub temperature: f64,
+    #[serde(default = "one_f")]
+    pub top_p: f64,
+    pub max_new_tokens: usize,
+    /// The reward component that decides correctness (a list: the first one that scored a
+    /// sample, e.g. `["accuracy", "code"]` for mixed math and code prompts), and the value it
+    /// must reach.
+    #[serde(default = "default_keep_reward")]
+    pub keep_reward: OneOrMany<String>,
+    #[serde(default = "one_f")]
+    pub min_value: f64,
+    /// When the bus scores a `language` component: the consistency a kept sample needs.
+    #[serde(default = "default_min_language")]
+    pub min_language: f64,
+    /// Reject completions with a paragraph (text between blank lines) longer than this.
+    #[serde(default = "default_max_paragraph")]
+    pub max_paragraph_chars: usize,
+    /// Kept completions per prompt, after deduplication.
+    #[serde(default = "default_max_per_prompt")]
+    pub max_per_prompt: usize,
+    /// Sample at most this many prompts (from the start of the training set); absent: all.
+    #[serde(default)]
+    pub prompts: Option<usize>,
+    /// The reward bus; absent: its embedded default.
+    #[serde(default)]
+    pub rewards: Option<judges::BusConfig>,
+}
+
+fn default_sample_temperature() -> f64 {
+    0.7
+}
+fn default_keep_reward() -> OneOrMany<String> {
+    OneOrMany::One("accuracy".into())
+}
+fn default_min_language() -> f64 {
+    0.95
+}
+fn default_max_paragraph() -> usize {
+    2000
+}
+fn default_max_per_prompt() -> usize {
+    1
+}
+
+/// A judge reward backed by a local model (`[grpo.local_judge]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocalJudgeConfig {
+    /// The component's name in the reward breakdown.
+    pub name: String,
+    /// A Hugging Face folder or a `.gguf` file (in a recipe: also a stage's name).
+    pub model: PathBuf,
+    #[serde(default)]
+    pub template: ChatTemplate,
+    /// The judge model's own system message; the bus's generic grader system message is
+    /// replaced by it (small judges are tuned with theirs).
+    #[serde(default)]
+    pub system: Option<String>,
+    #[serde(default = "one_f")]
+    pub weight: f64,
+    /// Tasks routed to the judge (e.g. `["general"]`); empty: all.
+    #[serde(default)]
+    pub tasks: Vec<String>,
+    #[serde(default = "default_judge_timeout_ms")]
+    pub timeout_ms: u64,
+    pub judge: JudgeOptions,
+}
+
+fn default_judge_timeout_ms() -> u64 {
+    120_000
 }

@@ -112,20 +112,6 @@ pub fn component_mean(rewarded: &[Rewarded], name: &str) -> Option<f64> {
     component_means(rewarded).get(name).copied()
 }
 
-/// Completion text for the rewards: end-of-turn markers are cut, answer tags kept.
-pub(crate) fn completion_text(
-    policy: &Policy,
-    completion: &Completion,
-) -> Result<String, TrainError> {
-    let mut text = policy.tokenizer.decode(&completion.tokens)?;
-    for marker in ["<|im_end|>", "<|endoftext|>", "<｜end▁of▁sentence｜>"] {
-        if let Some(stripped) = text.strip_suffix(marker) {
-            text = stripped.to_string();
-        }
-    }
-    Ok(text)
-}
-
 /// Sampled completions of one example, as tokens and as reward-bus samples.
 pub(crate) struct Rollouts {
     pub prompt: Vec<u32>,
@@ -147,7 +133,7 @@ pub(crate) fn rollouts(
         .map(|c| {
             Ok(Sample {
                 completion_tokens: Some(c.tokens.len()),
-                ..example.sample(completion_text(policy, c)?)
+                ..example.sample(policy.completion_text(c)?)
             })
         })
         .collect::<Result<_, TrainError>>()?;

@@ -4,47 +4,14 @@
 
 use crate::config::{ModelSource, SourceKind};
 use crate::error::TrainError;
-use crate::grpo::completion_text;
 use crate::run::Policy;
 use crate::sample::{sample, SamplingConfig};
-use crate::text::ChatTemplate;
 use async_trait::async_trait;
-use judges::generative::{ChatModel, ChatReply, ChatRequest, GenerativeJudge, JudgeOptions};
+use judges::generative::{ChatModel, ChatReply, ChatRequest, GenerativeJudge};
 use judges::RewardError;
-use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-/// A judge reward backed by a local model (`[grpo.local_judge]`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LocalJudgeConfig {
-    /// The component's name in the reward breakdown.
-    pub name: String,
-    /// A Hugging Face folder or a `.gguf` file (in a recipe: also a stage's name).
-    pub model: PathBuf,
-    #[serde(default)]
-    pub template: ChatTemplate,
-    /// The judge model's own system message; the bus's generic grader system message is
-    /// replaced by it (small judges are tuned with theirs).
-    #[serde(default)]
-    pub system: Option<String>,
-    #[serde(default = "one")]
-    pub weight: f64,
-    /// Tasks routed to the judge (e.g. `["general"]`); empty: all.
-    #[serde(default)]
-    pub tasks: Vec<String>,
-    #[serde(default = "default_timeout_ms")]
-    pub timeout_ms: u64,
-    pub judge: JudgeOptions,
-}
-
-fn one() -> f64 {
-    1.0
-}
-fn default_timeout_ms() -> u64 {
-    120_000
-}
+pub use crate::config::LocalJudgeConfig;
 
 /// A policy answering chat requests on the blocking pool, one at a time.
 pub struct LocalChat {
@@ -84,7 +51,7 @@ impl ChatModel for LocalChat {
             let completion = sample(&policy.model, &prompt, 1, &config)?
                 .pop()
                 .ok_or_else(|| TrainError::Input("the judge generated nothing".into()))?;
-            completion_text(&policy, &completion)
+            policy.completion_text(&completion)
         })
         .await
         .map_err(|_| RewardError::Panicked)?

@@ -124,6 +124,20 @@ impl Policy {
         })
     }
 
+    /// Completion text for the rewards: end-of-turn markers are cut, answer tags kept.
+    pub fn completion_text(
+        &self,
+        completion: &crate::sample::Completion,
+    ) -> Result<String, TrainError> {
+        let mut text = self.tokenizer.decode(&completion.tokens)?;
+        for marker in ["<|im_end|>", "<|endoftext|>", "<｜end▁of▁sentence｜>"] {
+            if let Some(stripped) = text.strip_suffix(marker) {
+                text = stripped.to_string();
+            }
+        }
+        Ok(text)
+    }
+
     /// Prompt tokens of a user turn, wrapped in the chat template.
     pub fn prompt_tokens(&self, user: &str) -> Result<Vec<u32>, TrainError> {
         self.tokenizer
