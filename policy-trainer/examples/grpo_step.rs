@@ -6,10 +6,11 @@
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarMap;
-use policy_trainer::loss::{grpo_loss, token_logprobs, Aggregation, GrpoLossConfig};
-use policy_trainer::optim::{Accumulated, AdamW, OptimizerConfig};
-use policy_trainer::sample::{sample, SamplingConfig};
-use policy_trainer::{Decoder, ModelConfig};
+use policy_trainer::model::generate::{generate, SamplingConfig};
+use policy_trainer::model::logprobs::token_logprobs;
+use policy_trainer::model::{Decoder, ModelConfig};
+use policy_trainer::train::loss::{grpo_loss, Aggregation, GrpoLossConfig};
+use policy_trainer::train::optim::{Accumulated, AdamW, OptimizerConfig};
 use std::time::Instant;
 
 /// The shape both sides use (bench/compare/grpo_step_torch.py has the same numbers).
@@ -75,7 +76,7 @@ fn main() -> anyhow::Result<()> {
                 seed: (step * PROMPTS + p) as u64,
                 ..SamplingConfig::default()
             };
-            for completion in sample(&model, &prompt, GROUP, &sampling)? {
+            for completion in generate(&model, &prompt, GROUP, &sampling)? {
                 let mut tokens = prompt.clone();
                 tokens.extend(&completion.tokens);
                 rows.push(tokens);

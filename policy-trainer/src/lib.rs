@@ -1,24 +1,13 @@
-//! The embedded trainer: a trainable decoder in candle, its losses (SFT, GRPO and variants),
-//! and — fed in-process by the `judges` reward bus — the training loops.
+//! The embedded trainer, in layers that depend one way: [`model`] (decoder, weights, tokenizer,
+//! chat templates, generation) ← [`train`] (losses, optimizer, run folder, rewards seam, SFT and
+//! GRPO) ← [`pipeline`] (runs, rejection sampling, evaluation, the recipe) ← [`serve`] (the
+//! OpenAI-compatible endpoint). Each layer's invariant is at the top of its module.
 
-pub mod config;
-pub mod data;
+pub mod config_value;
 mod error;
-pub mod eval;
-pub mod grpo;
-pub mod judge;
-pub mod loss;
 pub mod model;
-pub mod optim;
-pub mod recipe;
-pub mod rejection;
-pub mod run;
-pub mod runner;
-pub mod sample;
+pub mod pipeline;
 pub mod serve;
-pub mod sft;
-pub mod text;
-pub mod weights;
+pub mod train;
 
 pub use error::{ErrorKind, TrainError};
-pub use model::{Decoder, KvCache, ModelConfig};

@@ -2,8 +2,10 @@
 //! trained policy can be tried by a person or act as the reward bus's generative judge (the
 //! `judges` crate's `OpenAiChat` client talks to it).
 
-use crate::run::Policy;
-use crate::sample::{sample, SamplingConfig};
+use crate::error::TrainError;
+use crate::model::generate::{generate, SamplingConfig};
+use crate::model::ChatTemplate;
+use crate::train::policy::Policy;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -92,87 +94,28 @@ async fn chat(
     body: Result<Json<ChatCompletionRequest>, JsonRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let Json(request) = body.map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.body_text()))?;
-    let bad = |m: String| ApiError(StatusCode::BAD_REQUEST, m);
-    if request.messages.is_empty() {
-        return Err(bad("messages must not be empty".into()));
-    }
-    let max_tokens = request
-        .max_completion_tokens
-        .or(request.max_tokens)
-        .unwrap_or(state.max_tokens_limit.min(256));
-    if max_tokens == 0 || max_tokens > state.max_tokens_limit {
-        return Err(bad(format!(
-            "max_tokens must be between 1 and {}",
-            state.max_tokens_limit
-        )));
-    }
-    let n = request.n.unwrap_or(1);
-    if !(1..=16).contains(&n) {
-        return Err(bad("n must be between 1 and 16".into()));
-    }
-    let temperature = request.temperature.unwrap_or(1.0);
-    let top_p = request.top_p.unwrap_or(1.0);
-    if !((0.0..=2.0).contains(&temperature) && top_p > 0.0 && top_p <= 1.0) {
-        return Err(bad(
-            "temperature must be in [0, 2] and top_p in (0, 1]".into()
-        ));
-    }
-    let stops = match request.stop {
-        None => Vec::new(),
-        Some(Stop::One(s)) => vec![s],
-        Some(Stop::Many(v)) => v,
-    };
+    let params = Params::check(request, state.max_tokens_limit)?;
     let worker = state.clone();
     let generated = tokio::task::spawn_blocking(move || {
         let policy = worker.policy.lock().unwrap_or_else(|e| e.into_inner());
-        let text = render(&policy, &request.messages);
-        let prompt = policy.tokenizer.encode(&text)?;
-        let mut stop_sequences = policy.template.stop_sequences(&policy.tokenizer);
-        for stop in &stops {
-            let ids = policy.tokenizer.encode(stop)?;
-            if !ids.is_empty() {
-                stop_sequences.push(ids);
-            }
-        }
-        let config = SamplingConfig {
-            temperature,
-            top_p,
-            max_new_tokens: max_tokens,
-            stop_sequences,
-            seed: request.seed.unwrap_or(0),
-            ..SamplingConfig::default()
-        };
-        let completions = sample(&policy.model, &prompt, n, &config)?;
-        let mut choices = Vec::with_capacity(n);
-        let mut completion_tokens = 0;
-        for (index, completion) in completions.iter().enumerate() {
-            completion_tokens += completion.tokens.len();
-            let mut content = policy.tokenizer.decode(&completion.tokens)?;
-            // The stop text itself is not part of the message (OpenAI's convention).
-            if completion.stopped {
-                let stop_texts = policy.template.stop_texts().iter().copied();
-                for stop in stop_texts.chain(stops.iter().map(String::as_str)) {
-                    if let Some(stripped) = content.strip_suffix(stop) {
-                        content = stripped.to_string();
-                        break;
-                    }
-                }
-            }
-            choices.push(serde_json::json!({
-                "index": index,
-                "message": {"role": "assistant", "content": content},
-                "finish_reason": if completion.stopped { "stop" } else { "length" },
-            }));
-        }
-        Ok::<_, crate::TrainError>((choices, prompt.len(), completion_tokens))
+        complete(&policy, &params)
     })
     .await
-    .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    .map_err(|e| {
+        tracing::error!(error = %e, "generation panicked");
+        ApiError(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("generation failed: {e}"),
+        )
+    })?;
     let (choices, prompt_tokens, completion_tokens) = generated.map_err(|e| match e.kind() {
         crate::ErrorKind::Input | crate::ErrorKind::Config => {
-            ApiError(StatusCode::BAD_REQUEST, e.to_string())
+            ApiError(StatusCode::BAD_REQUEST, e.report())
         }
-        _ => ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        _ => {
+            tracing::error!(error = %e.report(), "generation failed");
+            ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.report())
+        }
     })?;
     let created = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -188,10 +131,108 @@ async fn chat(
     })))
 }
 
+/// A request's settings, checked.
+struct Params {
+    messages: Vec<ChatMessage>,
+    max_tokens: usize,
+    n: usize,
+    temperature: f64,
+    top_p: f64,
+    seed: u64,
+    stops: Vec<String>,
+}
+
+impl Params {
+    fn check(request: ChatCompletionRequest, max_tokens_limit: usize) -> Result<Params, ApiError> {
+        let bad = |m: String| Err(ApiError(StatusCode::BAD_REQUEST, m));
+        if request.messages.is_empty() {
+            return bad("messages must not be empty".into());
+        }
+        let max_tokens = request
+            .max_completion_tokens
+            .or(request.max_tokens)
+            .unwrap_or(max_tokens_limit.min(256));
+        if max_tokens == 0 || max_tokens > max_tokens_limit {
+            return bad(format!(
+                "max_tokens must be between 1 and {max_tokens_limit}"
+            ));
+        }
+        let n = request.n.unwrap_or(1);
+        if !(1..=16).contains(&n) {
+            return bad("n must be between 1 and 16".into());
+        }
+        let temperature = request.temperature.unwrap_or(1.0);
+        let top_p = request.top_p.unwrap_or(1.0);
+        if !((0.0..=2.0).contains(&temperature) && top_p > 0.0 && top_p <= 1.0) {
+            return bad("temperature must be in [0, 2] and top_p in (0, 1]".into());
+        }
+        let stops = match request.stop {
+            None => Vec::new(),
+            Some(Stop::One(s)) => vec![s],
+            Some(Stop::Many(v)) => v,
+        };
+        Ok(Params {
+            messages: request.messages,
+            max_tokens,
+            n,
+            temperature,
+            top_p,
+            seed: request.seed.unwrap_or(0),
+            stops,
+        })
+    }
+}
+
+/// Generate the choices: (choices, prompt tokens, completion tokens).
+fn complete(
+    policy: &Policy,
+    params: &Params,
+) -> Result<(Vec<serde_json::Value>, usize, usize), TrainError> {
+    let prompt = policy.tokenizer.encode(&render(policy, &params.messages))?;
+    let mut stop_sequences = policy.template.stop_sequences(&policy.tokenizer);
+    for stop in &params.stops {
+        let ids = policy.tokenizer.encode(stop)?;
+        if !ids.is_empty() {
+            stop_sequences.push(ids);
+        }
+    }
+    let config = SamplingConfig {
+        temperature: params.temperature,
+        top_p: params.top_p,
+        max_new_tokens: params.max_tokens,
+        stop_sequences,
+        seed: params.seed,
+        ..SamplingConfig::default()
+    };
+    let completions = generate(&policy.model, &prompt, params.n, &config)?;
+    let mut choices = Vec::with_capacity(params.n);
+    let mut completion_tokens = 0;
+    for (index, completion) in completions.iter().enumerate() {
+        completion_tokens += completion.tokens.len();
+        let mut content = policy.tokenizer.decode(&completion.tokens)?;
+        // The stop text itself is not part of the message (OpenAI's convention).
+        if completion.stopped {
+            let stop_texts = policy.template.stop_texts().iter().copied();
+            for stop in stop_texts.chain(params.stops.iter().map(String::as_str)) {
+                if let Some(stripped) = content.strip_suffix(stop) {
+                    content = stripped.to_string();
+                    break;
+                }
+            }
+        }
+        choices.push(serde_json::json!({
+            "index": index,
+            "message": {"role": "assistant", "content": content},
+            "finish_reason": if completion.stopped { "stop" } else { "length" },
+        }));
+    }
+    Ok((choices, prompt.len(), completion_tokens))
+}
+
 /// The conversation as the model's template writes it: every turn for ChatML, otherwise the
 /// system message and the last user turn.
 fn render(policy: &Policy, messages: &[ChatMessage]) -> String {
-    if policy.template == crate::text::ChatTemplate::Chatml {
+    if policy.template == ChatTemplate::Chatml {
         let mut text: String = messages
             .iter()
             .map(|m| format!("<|im_start|>{}\n{}<|im_end|>\n", m.role, m.content))

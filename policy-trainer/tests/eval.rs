@@ -1,10 +1,10 @@
 //! `r1-train eval`: majority voting groups equivalent answers, MMATH loads from the fixtures,
 //! reports are reproducible with a fixed seed, and the command writes its table and JSON.
 
-use policy_trainer::config::ModelSource;
-use policy_trainer::eval::{consensus_correct, evaluate, read_mmath, EvalConfig};
-use policy_trainer::grpo::BusRewarder;
-use policy_trainer::run::Policy;
+use policy_trainer::model::ModelSource;
+use policy_trainer::pipeline::eval::{consensus_correct, evaluate, read_mmath, EvalConfig};
+use policy_trainer::train::policy::Policy;
+use policy_trainer::train::reward::BusRewarder;
 use std::path::Path;
 
 fn mmath() -> std::path::PathBuf {
@@ -78,8 +78,13 @@ fn reports_are_reproducible_with_a_seed_and_the_cli_writes_them() {
 
     let dir = std::env::temp_dir().join(format!("r1-eval-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    policy_trainer::weights::save_hf(&dir, &policy.config, &policy.vars, Some(&policy.tokenizer))
-        .unwrap();
+    policy_trainer::model::weights::save_hf(
+        &dir,
+        &policy.config,
+        &policy.vars,
+        Some(&policy.tokenizer),
+    )
+    .unwrap();
     let json = dir.join("report.json");
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_r1-train"))
         .arg("eval")
@@ -122,7 +127,7 @@ fn reports_are_reproducible_with_a_seed_and_the_cli_writes_them() {
 fn humaneval_items_are_judged_in_the_sandbox() {
     let path =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/humaneval/HumanEval.jsonl.gz");
-    let items = policy_trainer::eval::read_humaneval(&path, 3).unwrap();
+    let items = policy_trainer::pipeline::eval::read_humaneval(&path, 3).unwrap();
     assert_eq!(items.len(), 3);
     assert!(items[0].example.prompt.contains("def has_close_elements"));
     // The reference solutions, written as a chat model would (whole function, fenced), pass;
@@ -160,11 +165,12 @@ fn humaneval_items_are_judged_in_the_sandbox() {
             });
         }
     }
-    let values: Vec<Option<f64>> = policy_trainer::grpo::Rewarder::reward(&rewarder, &samples)
-        .unwrap()
-        .iter()
-        .map(|r| r.components[0].value)
-        .collect();
+    let values: Vec<Option<f64>> =
+        policy_trainer::train::reward::Rewarder::reward(&rewarder, &samples)
+            .unwrap()
+            .iter()
+            .map(|r| r.components[0].value)
+            .collect();
     assert_eq!(
         values,
         [

@@ -5,10 +5,11 @@
 
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::VarMap;
-use policy_trainer::loss::{
-    advantages, grpo_loss, sft_loss, token_logprobs, AdvantageScaling, Aggregation, GrpoLossConfig,
+use policy_trainer::model::logprobs::token_logprobs;
+use policy_trainer::model::{Decoder, KvCache, ModelConfig};
+use policy_trainer::train::loss::{
+    advantages, grpo_loss, sft_loss, AdvantageScaling, Aggregation, GrpoLossConfig,
 };
-use policy_trainer::{Decoder, KvCache, ModelConfig};
 
 mod common;
 

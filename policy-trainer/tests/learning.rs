@@ -2,11 +2,11 @@
 //! tokenizer) drive the SFT loss down, and GRPO with the real reward bus raises held-out
 //! accuracy after a cold start that does not teach the task. Thresholds are asserted.
 
-use policy_trainer::config::{TrainConfig, DEFAULT_GRPO, DEFAULT_SFT};
-use policy_trainer::data::ToyAnswers;
-use policy_trainer::grpo::{self, BusRewarder};
-use policy_trainer::run::{Metrics, Policy, RunDir};
-use policy_trainer::sft;
+use policy_trainer::pipeline::config::{TrainConfig, DEFAULT_GRPO, DEFAULT_SFT};
+use policy_trainer::train::grpo;
+use policy_trainer::train::reward::BusRewarder;
+use policy_trainer::train::run_dir::Phase;
+use policy_trainer::train::sft;
 
 mod common;
 
@@ -29,23 +29,11 @@ fn sft_drives_the_held_out_loss_below_threshold() {
     let dir = scratch("sft");
     let config = load(DEFAULT_SFT, &dir);
     let sft_config = config.sft.clone().unwrap();
-    let policy = Policy::load(&config.model, None, config.seed).unwrap();
-    let (train, eval) = config.sft_examples().unwrap();
-    let run = RunDir::create(&dir, 1).unwrap();
-    let mut metrics = Metrics::open(&dir, None).unwrap();
-    let summary = sft::train(
-        &policy,
-        &config,
-        &sft_config,
-        &train,
-        &eval,
-        &run,
-        &mut metrics,
-        0,
-        0,
-        &mut |_| {},
-    )
-    .unwrap();
+    let (train, eval) = config.sft_examples(&sft_config).unwrap();
+    let mut harness = common::Harness::new(&config);
+    let mut on_step = |_: &serde_json::Value| {};
+    let mut session = harness.session(Phase::Sft, &mut on_step);
+    let summary = sft::train(&mut session, &sft_config, &train, &eval).unwrap();
     let (before, after) = (
         summary.eval_loss_before.unwrap(),
         summary.eval_loss_after.unwrap(),
@@ -67,41 +55,18 @@ fn cold_start_then_grpo(
     let mut config = load(DEFAULT_GRPO, &dir);
     adjust(&mut config);
     let (sft_config, grpo_config) = (config.sft.clone().unwrap(), config.grpo.clone().unwrap());
-    let policy = Policy::load(&config.model, None, config.seed).unwrap();
-    let run = RunDir::create(&dir, 1).unwrap();
-    let mut metrics = Metrics::open(&dir, None).unwrap();
+    let mut harness = common::Harness::new(&config);
     // The cold start: the format and copying digits, not which digit "first" asks for.
-    let (cold, _) = config.sft_examples().unwrap();
-    sft::train(
-        &policy,
-        &config,
-        &sft_config,
-        &cold,
-        &[],
-        &run,
-        &mut metrics,
-        0,
-        0,
-        &mut |_| {},
-    )
-    .unwrap();
-    let (train, held_out) = config.examples(ToyAnswers::Correct).unwrap();
+    let (cold, _) = config.sft_examples(&sft_config).unwrap();
+    let mut ignore = |_: &serde_json::Value| {};
+    let mut session = harness.session(Phase::Sft, &mut ignore);
+    sft::train(&mut session, &sft_config, &cold, &[]).unwrap();
+    let (train, held_out) = config.examples().unwrap();
     let rewarder = BusRewarder::from_config(grpo_config.rewards.as_ref(), None).unwrap();
     let mut records = Vec::new();
-    let summary = grpo::train(
-        &policy,
-        &config,
-        &grpo_config,
-        &rewarder,
-        &train,
-        &held_out,
-        &run,
-        &mut metrics,
-        0,
-        0,
-        &mut |r| records.push(r.clone()),
-    )
-    .unwrap();
+    let mut record = |r: &serde_json::Value| records.push(r.clone());
+    let mut session = harness.session(Phase::Grpo, &mut record);
+    let summary = grpo::train(&mut session, &grpo_config, &rewarder, &train, &held_out).unwrap();
     let _ = std::fs::remove_dir_all(&dir);
     (summary, records)
 }
@@ -126,7 +91,7 @@ fn grpo_with_the_reward_bus_raises_held_out_accuracy() {
 /// some groups' rewards differ), with `adjust` applied to the GRPO config.
 fn short_grpo(
     name: &str,
-    adjust: impl Fn(&mut policy_trainer::config::GrpoConfig),
+    adjust: impl Fn(&mut policy_trainer::train::grpo::GrpoConfig),
 ) -> Vec<serde_json::Value> {
     cold_start_then_grpo(name, |config| {
         config.data.eval_size = 8;

@@ -4,10 +4,13 @@
 //! and a second run skips what is complete.
 
 use judges::Outcome;
-use policy_trainer::data::read_jsonl;
-use policy_trainer::grpo::{BusRewarder, Rewarder};
-use policy_trainer::judge::LocalJudgeConfig;
-use policy_trainer::recipe::{self, RecipeConfig, Stage, StageKind, StageReport, DEFAULT_RECIPE};
+use policy_trainer::pipeline::progress::Event;
+use policy_trainer::pipeline::recipe::{
+    self, RecipeConfig, Stage, StageKind, StageReport, DEFAULT_RECIPE,
+};
+use policy_trainer::train::data::read_jsonl;
+use policy_trainer::train::llm_judge::LocalJudgeConfig;
+use policy_trainer::train::reward::{BusRewarder, Rewarder};
 use std::path::Path;
 
 mod common;
@@ -18,29 +21,26 @@ fn small_recipe(output: &Path) -> RecipeConfig {
     config.seed = common::test_seed();
     config.output = output.to_path_buf();
     for stage in &mut config.stages {
-        match stage.name.as_str() {
-            "reasoning_rl" => {
-                let grpo = stage.grpo.as_mut().unwrap();
-                grpo.steps = 20;
-                grpo.eval_every = 0;
+        match stage {
+            Stage::Grpo(s) if s.name == "reasoning_rl" => {
+                s.grpo.steps = 20;
+                s.grpo.eval_every = 0;
             }
-            "rejection" => stage.sample.as_mut().unwrap().prompts = Some(120),
-            "all_scenario_rl" => {
-                let grpo = stage.grpo.as_mut().unwrap();
-                grpo.steps = 24;
-                grpo.eval_every = 0;
+            Stage::Sample(s) if s.name == "rejection" => s.sample.prompts = Some(120),
+            Stage::Grpo(s) if s.name == "all_scenario_rl" => {
+                s.grpo.steps = 24;
+                s.grpo.eval_every = 0;
             }
-            "sft_rejection" => stage.sft.as_mut().unwrap().steps = 100,
-            "student_pretrain" => stage.sft.as_mut().unwrap().steps = 120,
-            "distill" => {
-                stage.sample.as_mut().unwrap().prompts = Some(200);
-                stage.sft.as_mut().unwrap().steps = 120;
+            Stage::Sft(s) if s.name == "sft_rejection" => s.sft.steps = 100,
+            Stage::Sft(s) if s.name == "student_pretrain" => s.sft.steps = 120,
+            Stage::Distill(s) => {
+                s.sample.prompts = Some(200);
+                s.sft.steps = 120;
             }
-            "eval" => {
-                let eval = stage.eval.as_mut().unwrap();
-                eval.models = vec!["cold_start".into(), "reasoning_rl".into(), "distill".into()];
-                eval.limit = Some(40);
-                eval.samples = 2;
+            Stage::Eval(s) => {
+                s.eval.models = vec!["cold_start".into(), "reasoning_rl".into(), "distill".into()];
+                s.eval.limit = Some(40);
+                s.eval.samples = 2;
             }
             _ => {}
         }
@@ -49,11 +49,16 @@ fn small_recipe(output: &Path) -> RecipeConfig {
 }
 
 fn stage_mut<'a>(config: &'a mut RecipeConfig, name: &str) -> &'a mut Stage {
-    config.stages.iter_mut().find(|s| s.name == name).unwrap()
+    config.stages.iter_mut().find(|s| s.name() == name).unwrap()
 }
 
 fn report<'a>(reports: &'a [StageReport], name: &str) -> &'a StageReport {
     reports.iter().find(|r| r.name == name).unwrap()
+}
+
+/// Progress events as lines on stderr (shown when a test fails).
+fn log(event: &Event<'_>) {
+    eprintln!("{event}");
 }
 
 /// Mean of a metric over the first and over the last `n` records that carry it.
@@ -74,7 +79,7 @@ fn every_stage_runs_keeps_its_promise_and_resumes() {
     let dir = std::env::temp_dir().join(format!("r1-recipe-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let config = small_recipe(&dir);
-    let reports = recipe::run(&config).unwrap();
+    let reports = recipe::run(&config, &log).unwrap();
     eprintln!("{}", recipe::table(&reports));
     assert_eq!(reports.len(), config.stages.len());
     assert!(dir.join("recipe.png").metadata().unwrap().len() > 10_000);
@@ -126,13 +131,10 @@ fn every_stage_runs_keeps_its_promise_and_resumes() {
             .count();
         assert!(n >= 5, "rejection sampling kept {n} {task} samples");
     }
-    let stage = config
-        .stages
-        .iter()
-        .find(|s| s.name == "rejection")
-        .unwrap();
-    let rewarder =
-        BusRewarder::from_config(stage.sample.as_ref().unwrap().rewards.as_ref(), None).unwrap();
+    let Some(Stage::Sample(stage)) = config.stages.iter().find(|s| s.name() == "rejection") else {
+        panic!("the recipe has no `rejection` sample stage");
+    };
+    let rewarder = BusRewarder::from_config(stage.sample.rewards.as_ref(), None).unwrap();
     let samples: Vec<judges::Sample> = kept
         .iter()
         .map(|e| e.sample(e.completion.clone().unwrap()))
@@ -171,7 +173,7 @@ fn every_stage_runs_keeps_its_promise_and_resumes() {
 
     // A second run skips every complete stage; evaluation rerun gives the same numbers.
     std::fs::remove_file(dir.join("eval/stage.json")).unwrap();
-    let again = recipe::run(&config).unwrap();
+    let again = recipe::run(&config, &log).unwrap();
     for r in &again {
         assert_eq!(r.skipped, r.kind != StageKind::Eval, "{}", r.name);
     }
@@ -183,18 +185,17 @@ fn every_stage_runs_keeps_its_promise_and_resumes() {
     // An interrupted training stage resumes from its checkpoint (here: its last one).
     std::fs::remove_file(dir.join("sft_rejection/stage.json")).unwrap();
     std::fs::remove_dir_all(dir.join("sft_rejection/final")).unwrap();
-    let resumed = recipe::run(&config).unwrap();
+    let resumed = recipe::run(&config, &log).unwrap();
     let sft = report(&resumed, "sft_rejection");
     assert!(!sft.skipped && sft.note.contains("resumed"), "{sft:?}");
 
     // A changed stage is not mistaken for a finished one.
     let mut changed = config.clone();
-    stage_mut(&mut changed, "cold_start")
-        .sft
-        .as_mut()
-        .unwrap()
-        .steps += 1;
-    let err = recipe::run(&changed).unwrap_err().to_string();
+    let Stage::Sft(cold_start) = stage_mut(&mut changed, "cold_start") else {
+        panic!("cold_start is an SFT stage");
+    };
+    cold_start.sft.steps += 1;
+    let err = recipe::run(&changed, &log).unwrap_err().to_string();
     assert!(err.contains("cold_start"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -207,25 +208,60 @@ fn bad_recipes_are_refused_before_anything_runs() {
         edit(&mut config);
         toml::to_string(&config).unwrap()
     };
+    // A stage's sections as TOML, edited: a missing or a stray section is a parse error.
+    let edit_stage = |name: &str, edit: &dyn Fn(&mut toml::Table)| {
+        let mut value = toml::Table::try_from(&base).unwrap();
+        let stages = value["stage"].as_array_mut().unwrap();
+        let stage = stages
+            .iter_mut()
+            .find(|s| s["name"].as_str() == Some(name))
+            .unwrap();
+        edit(stage.as_table_mut().unwrap());
+        toml::to_string(&value).unwrap()
+    };
     let cases: Vec<(String, &str)> = vec![
         (
-            text(&|c| stage_mut(c, "reasoning_rl").from = "distill".into()),
+            text(&|c| {
+                if let Stage::Grpo(s) = stage_mut(c, "reasoning_rl") {
+                    s.from = "distill".into();
+                }
+            }),
             "earlier stage",
         ),
         (
-            text(&|c| stage_mut(c, "rejection").name = "judge".into()),
+            text(&|c| {
+                if let Stage::Sample(s) = stage_mut(c, "rejection") {
+                    s.name = "judge".into();
+                }
+            }),
             "twice",
         ),
         (
-            text(&|c| stage_mut(c, "cold_start").sft = None),
-            "needs [stage.sft]",
+            edit_stage("cold_start", &|s| {
+                s.remove("sft");
+            }),
+            "missing field `sft`",
         ),
         (
-            text(&|c| stage_mut(c, "sft_rejection").samples = Some("cold_start".into())),
+            edit_stage("cold_start", &|s| {
+                s.insert("held_out".into(), 0.5.into());
+            }),
+            "unknown field `held_out`",
+        ),
+        (
+            text(&|c| {
+                if let Stage::Sft(s) = stage_mut(c, "sft_rejection") {
+                    s.samples = Some("cold_start".into());
+                }
+            }),
             "not an earlier `sample` stage",
         ),
         (
-            text(&|c| stage_mut(c, "judge").name = "base".into()),
+            text(&|c| {
+                if let Stage::Sft(s) = stage_mut(c, "judge") {
+                    s.name = "base".into();
+                }
+            }),
             "stage name",
         ),
         (text(&|c| c.stages.clear()), "no [[stage]]"),
@@ -233,18 +269,15 @@ fn bad_recipes_are_refused_before_anything_runs() {
     for (toml_text, expected) in cases {
         let err = RecipeConfig::from_toml(&toml_text).unwrap_err();
         assert_eq!(err.kind(), policy_trainer::ErrorKind::Config);
-        assert!(err.to_string().contains(expected), "{err} ∌ {expected}");
+        let message = err.report();
+        assert!(message.contains(expected), "{message} ∌ {expected}");
     }
     // The judge may name a stage only if it trains a model before the RL stage.
     let judge_ref = text(&|c| {
-        let judge: &mut LocalJudgeConfig = stage_mut(c, "all_scenario_rl")
-            .grpo
-            .as_mut()
-            .unwrap()
-            .local_judge
-            .as_mut()
-            .unwrap();
-        judge.model = "eval".into();
+        if let Stage::Grpo(s) = stage_mut(c, "all_scenario_rl") {
+            let judge: &mut LocalJudgeConfig = s.grpo.local_judge.as_mut().unwrap();
+            judge.model = "eval".into();
+        }
     });
     assert!(RecipeConfig::from_toml(&judge_ref).is_err());
 }
@@ -253,7 +286,7 @@ fn bad_recipes_are_refused_before_anything_runs() {
 fn the_smollm2_example_recipe_is_valid() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/smollm2-recipe.toml");
     let config = RecipeConfig::from_toml(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let kinds: Vec<StageKind> = config.stages.iter().map(|s| s.kind).collect();
+    let kinds: Vec<StageKind> = config.stages.iter().map(Stage::kind).collect();
     for kind in [
         StageKind::Sft,
         StageKind::Grpo,
@@ -264,7 +297,8 @@ fn the_smollm2_example_recipe_is_valid() {
         assert!(kinds.contains(&kind), "{kind:?}");
     }
     assert_eq!(
-        config.stages[0].from, "base",
+        config.stages[0].from(),
+        "base",
         "R1-Zero starts from the base model"
     );
 }

@@ -8,9 +8,9 @@
 mod common;
 
 use candle_core::{DType, Device};
-use policy_trainer::text::ChatTemplate;
-use policy_trainer::weights::{load_gguf, save_hf};
-use policy_trainer::{Decoder, ModelConfig};
+use policy_trainer::model::weights::{load_gguf, save_hf};
+use policy_trainer::model::ChatTemplate;
+use policy_trainer::model::{Decoder, ModelConfig};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -151,7 +151,7 @@ fn checkpoints_written_here_load_in_transformers() {
         let config = ModelConfig {
             hidden_size: 32,
             ..common::tiny_config(
-                policy_trainer::text::toy_tokenizer().vocab_size(),
+                policy_trainer::model::tokenizer::toy_tokenizer().vocab_size(),
                 tied,
                 bias,
             )
@@ -167,7 +167,7 @@ fn checkpoints_written_here_load_in_transformers() {
             &dir,
             &config,
             &vars,
-            Some(&policy_trainer::text::toy_tokenizer()),
+            Some(&policy_trainer::model::tokenizer::toy_tokenizer()),
         )
         .unwrap();
         let ids = [1u32, 40, 41, 9, 77, 2, 15, 30];

@@ -2,12 +2,14 @@
 //! `r1-train sample` writes them as a dataset the SFT loop reads.
 
 use judges::{Component, Outcome, Rewarded};
-use policy_trainer::config::{TrainConfig, DEFAULT_GRPO};
-use policy_trainer::data::{read_jsonl, ToyAnswers};
-use policy_trainer::grpo::{BusRewarder, Rewarder};
-use policy_trainer::rejection::{rejection_reason, rejection_sample, RejectionConfig};
-use policy_trainer::run::{Metrics, Policy, RunDir};
-use policy_trainer::sft;
+use policy_trainer::pipeline::config::{TrainConfig, DEFAULT_GRPO};
+use policy_trainer::pipeline::rejection::{rejection_reason, rejection_sample, RejectionConfig};
+use policy_trainer::train::data::{read_jsonl, ToyAnswers};
+use policy_trainer::train::reward::{BusRewarder, Rewarder};
+use policy_trainer::train::run_dir::Phase;
+use policy_trainer::train::sft;
+
+mod common;
 use std::process::Command;
 
 fn config() -> RejectionConfig {
@@ -77,30 +79,19 @@ fn only_verified_samples_are_kept_and_the_cli_writes_a_dataset() {
     sft_config.toy_extra = None;
     sft_config.steps = 160;
     let sft_config = sft_config.clone();
-    let policy = Policy::load(&train_config.model, None, 0).unwrap();
-    let run = RunDir::create(&train_config.output, 1).unwrap();
-    let mut metrics = Metrics::open(&run.root, None).unwrap();
-    let (train, held_out) = train_config.sft_examples().unwrap();
-    sft::train(
-        &policy,
-        &train_config,
-        &sft_config,
-        &train,
-        &[],
-        &run,
-        &mut metrics,
-        0,
-        0,
-        &mut |_| {},
-    )
-    .unwrap();
+    let mut harness = common::Harness::new(&train_config);
+    let (train, held_out) = train_config.sft_examples(&sft_config).unwrap();
+    let mut ignore = |_: &serde_json::Value| {};
+    let mut session = harness.session(Phase::Sft, &mut ignore);
+    sft::train(&mut session, &sft_config, &train, &[]).unwrap();
+    let policy = &harness.policy;
     let rewarder =
         BusRewarder::from_config(train_config.grpo.as_ref().unwrap().rewards.as_ref(), None)
             .unwrap();
     let mut config = config();
     config.temperature = 1.0;
     config.max_per_prompt = 2;
-    let (kept, stats) = rejection_sample(&policy, &held_out, &rewarder, &config, 7).unwrap();
+    let (kept, stats) = rejection_sample(policy, &held_out, &rewarder, &config, 7).unwrap();
     eprintln!("{stats:?}");
     assert_eq!(stats.sampled, 16 * 4);
     assert_eq!(
@@ -135,7 +126,7 @@ fn only_verified_samples_are_kept_and_the_cli_writes_a_dataset() {
     }
 
     // The same through the binary, from a checkpoint folder.
-    let checkpoint = run.save_final(&policy).unwrap();
+    let checkpoint = harness.run.save_final(policy).unwrap();
     let config_path = root.join("sample.toml");
     std::fs::write(
         &config_path,

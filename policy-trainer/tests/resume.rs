@@ -10,7 +10,7 @@ const BINARY: &str = env!("CARGO_BIN_EXE_r1-train");
 
 /// A short cold start + GRPO run that checkpoints every step.
 fn config(output: &Path) -> String {
-    policy_trainer::config::DEFAULT_GRPO
+    policy_trainer::pipeline::config::DEFAULT_GRPO
         .replace(
             "output = \"runs/grpo\"",
             &format!("output = {:?}", output.display().to_string()),

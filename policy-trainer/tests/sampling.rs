@@ -4,8 +4,8 @@
 
 use candle_core::{DType, Device};
 use candle_nn::VarMap;
-use policy_trainer::sample::{sample, score_tokens, SamplingConfig};
-use policy_trainer::Decoder;
+use policy_trainer::model::generate::{generate, score_tokens, SamplingConfig};
+use policy_trainer::model::Decoder;
 
 mod common;
 
@@ -25,8 +25,8 @@ fn seeds_reproduce_and_logprobs_match_a_scoring_pass() {
         seed: 7,
         ..Default::default()
     };
-    let a = sample(&model, &[1, 2, 3], 4, &config).unwrap();
-    let b = sample(&model, &[1, 2, 3], 4, &config).unwrap();
+    let a = generate(&model, &[1, 2, 3], 4, &config).unwrap();
+    let b = generate(&model, &[1, 2, 3], 4, &config).unwrap();
     assert_eq!(a, b);
     assert!(a.iter().any(|c| c.tokens != a[0].tokens), "rows differ");
     for completion in &a {
@@ -45,7 +45,7 @@ fn greedy_top_k_one_and_stop_tokens() {
         max_new_tokens: 8,
         ..Default::default()
     };
-    let g = sample(&model, &[4, 5], 2, &greedy).unwrap();
+    let g = generate(&model, &[4, 5], 2, &greedy).unwrap();
     assert_eq!(g[0], g[1]);
     let top1 = SamplingConfig {
         top_k: 1,
@@ -57,7 +57,7 @@ fn greedy_top_k_one_and_stop_tokens() {
         ..top1
     };
     assert_eq!(
-        sample(&model, &[4, 5], 1, &top1).unwrap()[0].tokens,
+        generate(&model, &[4, 5], 1, &top1).unwrap()[0].tokens,
         g[0].tokens
     );
     let stop_at = g[0].tokens[2];
@@ -65,7 +65,7 @@ fn greedy_top_k_one_and_stop_tokens() {
         stop_tokens: vec![stop_at],
         ..greedy.clone()
     };
-    let s = sample(&model, &[4, 5], 1, &stopped).unwrap();
+    let s = generate(&model, &[4, 5], 1, &stopped).unwrap();
     let first = g[0].tokens.iter().position(|t| *t == stop_at).unwrap();
     assert!(s[0].stopped);
     assert_eq!(s[0].tokens, g[0].tokens[..=first]);
@@ -76,7 +76,7 @@ fn greedy_top_k_one_and_stop_tokens() {
         stop_sequences: vec![vec![12, 12, 12], sequence.clone()],
         ..greedy.clone()
     };
-    let s = sample(&model, &[4, 5], 1, &at_sequence).unwrap();
+    let s = generate(&model, &[4, 5], 1, &at_sequence).unwrap();
     let end = g[0]
         .tokens
         .windows(2)
@@ -91,11 +91,11 @@ fn greedy_top_k_one_and_stop_tokens() {
 fn bad_sampling_input_is_refused() {
     let (model, _vars) = model();
     let config = SamplingConfig::default();
-    assert!(sample(&model, &[], 2, &config).is_err());
-    assert!(sample(&model, &[99], 2, &config).is_err());
+    assert!(generate(&model, &[], 2, &config).is_err());
+    assert!(generate(&model, &[99], 2, &config).is_err());
     let bad = SamplingConfig {
         top_p: 0.0,
         ..config
     };
-    assert!(sample(&model, &[1], 2, &bad).is_err());
+    assert!(generate(&model, &[1], 2, &bad).is_err());
 }

@@ -3,9 +3,9 @@
 //! OpenAI-shaped 400s.
 
 use judges::generative::{ChatModel, ChatRequest, Message, OpenAiChat, OpenAiOptions};
-use policy_trainer::config::ModelSource;
-use policy_trainer::run::Policy;
+use policy_trainer::model::ModelSource;
 use policy_trainer::serve::{app, ServeState};
+use policy_trainer::train::policy::Policy;
 use std::sync::{Arc, Mutex};
 
 async fn start() -> String {

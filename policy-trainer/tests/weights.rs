@@ -6,9 +6,9 @@ mod common;
 use candle_core::quantized::{gguf_file, GgmlDType, QTensor};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarMap;
-use policy_trainer::text::{toy_tokenizer, ChatTemplate};
-use policy_trainer::weights::{fill_vars, load_gguf, load_hf, save_hf};
-use policy_trainer::{Decoder, ModelConfig};
+use policy_trainer::model::weights::{fill_vars, load_gguf, load_hf, save_hf};
+use policy_trainer::model::{tokenizer::toy_tokenizer, ChatTemplate};
+use policy_trainer::model::{Decoder, ModelConfig};
 use std::collections::HashMap;
 
 fn max_difference(a: &[f32], b: &[f32]) -> f32 {

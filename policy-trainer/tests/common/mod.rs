@@ -1,6 +1,6 @@
 //! Shared test helpers: the tiny model shape every test uses.
 
-use policy_trainer::ModelConfig;
+use policy_trainer::model::ModelConfig;
 
 /// A 2-layer decoder small enough for finite differences in f64.
 #[allow(dead_code)] // the learning tests use the toy model instead
@@ -22,7 +22,7 @@ pub fn tiny_config(vocab_size: usize, tied: bool, bias: bool) -> ModelConfig {
 
 /// Logits of one sequence, flattened (`[t · vocab]`).
 #[allow(dead_code)] // not every test file compares logits
-pub fn logits(model: &policy_trainer::Decoder, tokens: &[u32]) -> Vec<f32> {
+pub fn logits(model: &policy_trainer::model::Decoder, tokens: &[u32]) -> Vec<f32> {
     let input = candle_core::Tensor::from_vec(
         tokens.to_vec(),
         (1, tokens.len()),
@@ -56,4 +56,52 @@ pub fn test_seed() -> u64 {
     };
     eprintln!("seed {seed} (repeat with R1_TEST_SEED={seed})");
     seed
+}
+
+/// What a training session borrows, for tests that drive the SFT and GRPO loops directly.
+#[allow(dead_code)] // only the tests that drive loops build one
+pub struct Harness {
+    pub policy: policy_trainer::train::policy::Policy,
+    pub run: policy_trainer::train::run_dir::RunDir,
+    pub metrics: policy_trainer::train::metrics::Metrics,
+    pub settings: policy_trainer::train::session::SessionSettings,
+}
+
+#[allow(dead_code)]
+impl Harness {
+    /// The config's model in a fresh run folder (its `output`), no checkpoints.
+    pub fn new(config: &policy_trainer::pipeline::config::TrainConfig) -> Harness {
+        let policy =
+            policy_trainer::train::policy::Policy::load(&config.model, None, config.seed).unwrap();
+        let run = policy_trainer::train::run_dir::RunDir::create(&config.output, 1).unwrap();
+        let metrics = policy_trainer::train::metrics::Metrics::open(&run.root, None).unwrap();
+        let settings = policy_trainer::train::session::SessionSettings {
+            seed: config.seed,
+            checkpoint_every: 0,
+            run_config: serde_json::to_value(config).unwrap(),
+        };
+        Harness {
+            policy,
+            run,
+            metrics,
+            settings,
+        }
+    }
+
+    /// A session from step 0 of `phase`.
+    pub fn session<'a>(
+        &'a mut self,
+        phase: policy_trainer::train::run_dir::Phase,
+        on_step: &'a mut dyn FnMut(&serde_json::Value),
+    ) -> policy_trainer::train::session::Session<'a> {
+        policy_trainer::train::session::Session {
+            phase,
+            policy: &self.policy,
+            run: &self.run,
+            metrics: &mut self.metrics,
+            settings: &self.settings,
+            start: Default::default(),
+            on_step,
+        }
+    }
 }

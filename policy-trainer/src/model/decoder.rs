@@ -6,7 +6,7 @@
 //! softmax are written out from differentiable primitives, and a test asserts that every
 //! parameter receives a non-zero gradient.
 
-use crate::error::TrainError;
+use crate::model::error::ModelError;
 use candle_core::{DType, Device, Module, Tensor, D};
 use candle_nn::{Init, VarBuilder, VarMap};
 use serde::{Deserialize, Serialize};
@@ -48,7 +48,7 @@ impl ModelConfig {
         self.hidden_size / self.num_attention_heads
     }
 
-    pub fn validate(&self) -> Result<(), TrainError> {
+    pub fn validate(&self) -> Result<(), ModelError> {
         let ok = self.vocab_size > 0
             && self.hidden_size > 0
             && self.num_hidden_layers > 0
@@ -62,7 +62,7 @@ impl ModelConfig {
         if ok {
             Ok(())
         } else {
-            Err(TrainError::Config(format!(
+            Err(ModelError::Config(format!(
                 "inconsistent model shape: hidden {} / heads {} / kv heads {} (hidden must split into \
                  an even head size, heads into kv groups)",
                 self.hidden_size, self.num_attention_heads, self.num_key_value_heads
@@ -319,7 +319,7 @@ impl Decoder {
         vars: &VarMap,
         dtype: DType,
         device: &Device,
-    ) -> Result<Decoder, TrainError> {
+    ) -> Result<Decoder, ModelError> {
         config.validate()?;
         let vb = VarBuilder::from_varmap(vars, dtype, device);
         let model = vb.pp("model");
@@ -382,7 +382,7 @@ impl Decoder {
         &self,
         tokens: &Tensor,
         cache: Option<&mut KvCache>,
-    ) -> Result<Tensor, TrainError> {
+    ) -> Result<Tensor, ModelError> {
         let (b, t) = tokens.dims2()?;
         let mut scratch;
         let cache = match cache {

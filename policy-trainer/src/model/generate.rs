@@ -1,9 +1,9 @@
-//! Sampling completions with a KV cache: a group of `n` completions of one prompt (GRPO's G
+//! Generation with a KV cache: a group of `n` completions of one prompt (GRPO's G
 //! samples share their prompt, so the batch needs no padding), temperature, top-k, top-p, stop
 //! tokens, a token budget, a seed, and the log-probability of every sampled token.
 
-use crate::error::TrainError;
-use crate::model::{Decoder, KvCache};
+use crate::model::decoder::{Decoder, KvCache};
+use crate::model::error::ModelError;
 use candle_core::{DType, Tensor};
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
@@ -51,19 +51,19 @@ pub struct Completion {
 }
 
 /// Sample `n` completions of `prompt`.
-pub fn sample(
+pub fn generate(
     model: &Decoder,
     prompt: &[u32],
     n: usize,
     config: &SamplingConfig,
-) -> Result<Vec<Completion>, TrainError> {
+) -> Result<Vec<Completion>, ModelError> {
     if prompt.is_empty() || n == 0 {
-        return Err(TrainError::Input(
+        return Err(ModelError::Input(
             "sampling needs a prompt and n > 0".into(),
         ));
     }
     if !(config.temperature >= 0.0 && config.top_p > 0.0 && config.top_p <= 1.0) {
-        return Err(TrainError::Config(
+        return Err(ModelError::Config(
             "sampling: temperature >= 0 and 0 < top_p <= 1".into(),
         ));
     }
@@ -71,7 +71,7 @@ pub fn sample(
         .iter()
         .find(|t| **t as usize >= model.config.vocab_size)
     {
-        return Err(TrainError::Input(format!(
+        return Err(ModelError::Input(format!(
             "token {bad} is outside the vocabulary"
         )));
     }
@@ -176,7 +176,7 @@ pub fn score_tokens(
     prompt: &[u32],
     completion: &[u32],
     temperature: f64,
-) -> Result<Vec<f32>, TrainError> {
+) -> Result<Vec<f32>, ModelError> {
     let all: Vec<u32> = prompt.iter().chain(completion).copied().collect();
     let inputs = Tensor::from_vec(
         all[..all.len() - 1].to_vec(),
@@ -185,7 +185,7 @@ pub fn score_tokens(
     )?;
     let targets = Tensor::from_vec(all[1..].to_vec(), (1, all.len() - 1), model.device())?;
     let logits = model.forward(&inputs, None)?;
-    let logp = crate::loss::token_logprobs(&logits, &targets, temperature)?;
+    let logp = crate::model::logprobs::token_logprobs(&logits, &targets, temperature)?;
     let logp = logp
         .narrow(1, prompt.len() - 1, completion.len())?
         .squeeze(0)?;

@@ -2,16 +2,45 @@
 //! the `judges::ChatModel` trait, so all-scenario RL can grade general prompts with a local model
 //! (no server) exactly as it would with an OpenAI-compatible one.
 
-use crate::config::{ModelSource, SourceKind};
 use crate::error::TrainError;
-use crate::run::Policy;
-use crate::sample::{sample, SamplingConfig};
+use crate::model::generate::{generate, SamplingConfig};
+use crate::model::{ChatTemplate, ModelSource};
+use crate::train::policy::Policy;
 use async_trait::async_trait;
+use judges::generative::JudgeOptions;
 use judges::generative::{ChatModel, ChatReply, ChatRequest, GenerativeJudge};
 use judges::RewardError;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-pub use crate::config::LocalJudgeConfig;
+/// A judge reward backed by a local model (`[grpo.local_judge]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocalJudgeConfig {
+    /// The component's name in the reward breakdown.
+    pub name: String,
+    /// A Hugging Face folder or a `.gguf` file (in a recipe: also a stage's name).
+    pub model: PathBuf,
+    #[serde(default)]
+    pub template: ChatTemplate,
+    /// The judge model's own system message; the bus's generic grader system message is
+    /// replaced by it (small judges are tuned with theirs).
+    #[serde(default)]
+    pub system: Option<String>,
+    #[serde(default = "crate::config_value::one_f")]
+    pub weight: f64,
+    /// Tasks routed to the judge (e.g. `["general"]`); empty: all.
+    #[serde(default)]
+    pub tasks: Vec<String>,
+    #[serde(default = "default_judge_timeout_ms")]
+    pub timeout_ms: u64,
+    pub judge: JudgeOptions,
+}
+
+fn default_judge_timeout_ms() -> u64 {
+    120_000
+}
 
 /// A policy answering chat requests on the blocking pool, one at a time.
 pub struct LocalChat {
@@ -48,14 +77,14 @@ impl ChatModel for LocalChat {
                 stop_sequences: policy.template.stop_sequences(&policy.tokenizer),
                 ..SamplingConfig::default()
             };
-            let completion = sample(&policy.model, &prompt, 1, &config)?
+            let completion = generate(&policy.model, &prompt, 1, &config)?
                 .pop()
                 .ok_or_else(|| TrainError::Input("the judge generated nothing".into()))?;
             policy.completion_text(&completion)
         })
         .await
         .map_err(|_| RewardError::Panicked)?
-        .map_err(|e| RewardError::Upstream(format!("local judge: {e}")))?;
+        .map_err(|e| RewardError::Upstream(format!("local judge: {}", e.report())))?;
         Ok(ChatReply {
             content: generated,
             first_token_logprobs: Vec::new(),
@@ -66,20 +95,12 @@ impl ChatModel for LocalChat {
 /// Load the judge model and wrap it as a bus reward.
 pub fn local_judge(config: &LocalJudgeConfig) -> Result<GenerativeJudge, TrainError> {
     let source = ModelSource {
-        source: if config.model.extension().is_some_and(|e| e == "gguf") {
-            SourceKind::Gguf
-        } else {
-            SourceKind::Hf
-        },
-        path: Some(config.model.clone()),
-        tokenizer: None,
-        template: config.template,
         system: config.system.clone(),
-        dtype: "f32".into(),
-        device: "cpu".into(),
-        toy: Default::default(),
+        ..ModelSource::from_path(&config.model, config.template)
     };
     let policy = Policy::load(&source, None, 0)?;
-    GenerativeJudge::new(Arc::new(LocalChat::new(policy)), config.judge.clone())
-        .map_err(|e| TrainError::Config(format!("local_judge {:?}: {e}", config.name)))
+    Ok(GenerativeJudge::new(
+        Arc::new(LocalChat::new(policy)),
+        config.judge.clone(),
+    )?)
 }

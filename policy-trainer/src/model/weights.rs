@@ -2,9 +2,9 @@
 //! `model.safetensors.index.json`, `tokenizer.json`) and GGUF files (dequantized; llama.cpp's
 //! Q/K row permutation for Llama undone; the tokenizer rebuilt from the GGUF vocabulary).
 
-use crate::error::TrainError;
-use crate::model::{Decoder, ModelConfig};
-use crate::text::Tokenizer;
+use crate::model::decoder::{Decoder, ModelConfig};
+use crate::model::error::ModelError;
+use crate::model::tokenizer::Tokenizer;
 use candle_core::quantized::gguf_file;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarMap;
@@ -18,30 +18,26 @@ pub struct Loaded {
     pub tokenizer: Option<Tokenizer>,
 }
 
-fn io_error(path: &Path, e: impl std::fmt::Display) -> TrainError {
-    TrainError::Io(format!("{}: {e}", path.display()))
-}
-
 /// Read an HF `config.json` (Llama, Mistral or Qwen2 family).
-pub fn read_hf_config(path: &Path) -> Result<ModelConfig, TrainError> {
-    let text = std::fs::read_to_string(path).map_err(|e| io_error(path, e))?;
-    let raw: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| TrainError::Input(format!("{}: {e}", path.display())))?;
+pub fn read_hf_config(path: &Path) -> Result<ModelConfig, ModelError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ModelError::io(path, e))?;
+    let raw: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| ModelError::json(path, e))?;
     let model_type = raw["model_type"].as_str().unwrap_or("llama");
     if !matches!(model_type, "llama" | "qwen2" | "mistral") {
-        return Err(TrainError::Config(format!(
+        return Err(ModelError::Config(format!(
             "{}: model_type {model_type:?} is not supported (llama, qwen2, mistral)",
             path.display()
         )));
     }
     if raw.get("rope_scaling").is_some_and(|v| !v.is_null()) {
-        return Err(TrainError::Config(format!(
+        return Err(ModelError::Config(format!(
             "{}: rope_scaling is not supported",
             path.display()
         )));
     }
-    let mut config: ModelConfig = serde_json::from_value(raw.clone())
-        .map_err(|e| TrainError::Config(format!("{}: {e}", path.display())))?;
+    let mut config: ModelConfig =
+        serde_json::from_value(raw.clone()).map_err(|e| ModelError::json(path, e))?;
     // transformers 5 keeps the RoPE base under `rope_parameters`.
     if let Some(theta) = raw["rope_parameters"]["rope_theta"].as_f64() {
         config.rope_theta = theta;
@@ -51,7 +47,7 @@ pub fn read_hf_config(path: &Path) -> Result<ModelConfig, TrainError> {
     }
     if let Some(head_dim) = raw["head_dim"].as_u64() {
         if head_dim as usize != config.head_dim() {
-            return Err(TrainError::Config(format!(
+            return Err(ModelError::Config(format!(
                 "{}: head_dim {head_dim} differs from hidden_size / heads",
                 path.display()
             )));
@@ -62,16 +58,16 @@ pub fn read_hf_config(path: &Path) -> Result<ModelConfig, TrainError> {
 }
 
 /// Load an HF model folder. Weights are converted to `dtype` on `device`.
-pub fn load_hf(dir: &Path, dtype: DType, device: &Device) -> Result<Loaded, TrainError> {
+pub fn load_hf(dir: &Path, dtype: DType, device: &Device) -> Result<Loaded, ModelError> {
     let config = read_hf_config(&dir.join("config.json"))?;
     let index = dir.join("model.safetensors.index.json");
     let files: Vec<std::path::PathBuf> = if index.exists() {
-        let text = std::fs::read_to_string(&index).map_err(|e| io_error(&index, e))?;
-        let index: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| TrainError::Input(format!("{}: {e}", index.display())))?;
+        let text = std::fs::read_to_string(&index).map_err(|e| ModelError::io(&index, e))?;
+        let index: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| ModelError::json(&index, e))?;
         let mut shards: Vec<String> = index["weight_map"]
             .as_object()
-            .ok_or_else(|| TrainError::Input(format!("{}: no weight_map", dir.display())))?
+            .ok_or_else(|| ModelError::Input(format!("{}: no weight_map", dir.display())))?
             .values()
             .filter_map(|v| v.as_str().map(str::to_string))
             .collect();
@@ -83,8 +79,8 @@ pub fn load_hf(dir: &Path, dtype: DType, device: &Device) -> Result<Loaded, Trai
     };
     let mut tensors = HashMap::new();
     for file in &files {
-        let shard =
-            candle_core::safetensors::load(file, &Device::Cpu).map_err(|e| io_error(file, e))?;
+        let shard = candle_core::safetensors::load(file, &Device::Cpu)
+            .map_err(|e| ModelError::weights(file, e))?;
         tensors.extend(shard);
     }
     let vars = fill_vars(&config, tensors, dtype, device)?;
@@ -108,7 +104,7 @@ pub fn fill_vars(
     tensors: HashMap<String, Tensor>,
     dtype: DType,
     device: &Device,
-) -> Result<VarMap, TrainError> {
+) -> Result<VarMap, ModelError> {
     let vars = VarMap::new();
     Decoder::new(config, &vars, dtype, device)?;
     {
@@ -116,9 +112,9 @@ pub fn fill_vars(
         for (name, var) in data.iter() {
             let tensor = tensors
                 .get(name)
-                .ok_or_else(|| TrainError::Input(format!("weights lack {name}")))?;
+                .ok_or_else(|| ModelError::Input(format!("weights lack {name}")))?;
             if tensor.dims() != var.dims() {
-                return Err(TrainError::Input(format!(
+                return Err(ModelError::Input(format!(
                     "{name}: shape {:?}, the config needs {:?}",
                     tensor.dims(),
                     var.dims()
@@ -138,7 +134,7 @@ pub fn save_hf(
     config: &ModelConfig,
     vars: &VarMap,
     tokenizer: Option<&Tokenizer>,
-) -> Result<(), TrainError> {
+) -> Result<(), ModelError> {
     let (architecture, model_type) = if config.attention_bias {
         ("Qwen2ForCausalLM", "qwen2")
     } else {
@@ -185,7 +181,8 @@ pub fn save_hf(
             .collect::<Result<_, candle_core::Error>>()?
     };
     let weights = dir.join("model.safetensors");
-    candle_core::safetensors::save(&tensors, &weights).map_err(|e| io_error(&weights, e))?;
+    candle_core::safetensors::save(&tensors, &weights)
+        .map_err(|e| ModelError::weights(&weights, e))?;
     sync_file(&weights)?;
     if let Some(tokenizer) = tokenizer {
         write_synced(&dir.join("tokenizer.json"), tokenizer.to_json()?.as_bytes())?;
@@ -194,38 +191,37 @@ pub fn save_hf(
 }
 
 /// Write a file and flush it to disk (checkpoints must survive a crash right after).
-pub fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
-    std::fs::write(path, bytes).map_err(|e| io_error(path, e))?;
+pub fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), ModelError> {
+    std::fs::write(path, bytes).map_err(|e| ModelError::io(path, e))?;
     sync_file(path)
 }
 
-pub fn sync_file(path: &Path) -> Result<(), TrainError> {
+pub fn sync_file(path: &Path) -> Result<(), ModelError> {
     std::fs::File::open(path)
         .and_then(|f| f.sync_all())
-        .map_err(|e| io_error(path, e))
+        .map_err(|e| ModelError::io(path, e))
 }
 
 /// Load a Llama- or Qwen2-architecture GGUF file, dequantized to `dtype`.
-pub fn load_gguf(path: &Path, dtype: DType, device: &Device) -> Result<Loaded, TrainError> {
-    let mut file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
-    let content = gguf_file::Content::read(&mut file)
-        .map_err(|e| TrainError::Input(format!("{}: not a GGUF file: {e}", path.display())))?;
+pub fn load_gguf(path: &Path, dtype: DType, device: &Device) -> Result<Loaded, ModelError> {
+    let mut file = std::fs::File::open(path).map_err(|e| ModelError::io(path, e))?;
+    let content = gguf_file::Content::read(&mut file).map_err(|e| ModelError::weights(path, e))?;
     let meta = |key: &str| {
         content
             .metadata
             .get(key)
-            .ok_or_else(|| TrainError::Input(format!("{}: GGUF lacks {key}", path.display())))
+            .ok_or_else(|| ModelError::Input(format!("{}: GGUF lacks {key}", path.display())))
     };
     let architecture = meta("general.architecture")?.to_string()?.clone();
     if !matches!(architecture.as_str(), "llama" | "qwen2") {
-        return Err(TrainError::Config(format!(
+        return Err(ModelError::Config(format!(
             "{}: GGUF architecture {architecture:?} is not supported (llama, qwen2)",
             path.display()
         )));
     }
     let key = |name: &str| format!("{architecture}.{name}");
     let number =
-        |name: &str| -> Result<usize, TrainError> { Ok(meta(&key(name))?.to_u32()? as usize) };
+        |name: &str| -> Result<usize, ModelError> { Ok(meta(&key(name))?.to_u32()? as usize) };
     let tokens = meta("tokenizer.ggml.tokens")?.to_vec()?;
     let heads = number("attention.head_count")?;
     let kv_heads = number("attention.head_count_kv").unwrap_or(heads);
@@ -316,18 +312,18 @@ fn hf_name(gguf: &str) -> Option<String> {
 }
 
 /// Rebuild an HF byte-level BPE `tokenizer.json` from a GGUF's `gpt2`-model vocabulary.
-fn gguf_tokenizer(content: &gguf_file::Content, path: &Path) -> Result<Tokenizer, TrainError> {
+fn gguf_tokenizer(content: &gguf_file::Content, path: &Path) -> Result<Tokenizer, ModelError> {
     let get = |key: &str| content.metadata.get(key);
     let model = get("tokenizer.ggml.model")
         .map(|v| v.to_string())
         .transpose()?;
     if model.map(String::as_str) != Some("gpt2") {
-        return Err(TrainError::Config(format!(
+        return Err(ModelError::Config(format!(
             "{}: only byte-level BPE (gpt2) GGUF tokenizers are supported",
             path.display()
         )));
     }
-    let strings = |key: &str| -> Result<Vec<String>, TrainError> {
+    let strings = |key: &str| -> Result<Vec<String>, ModelError> {
         match get(key) {
             Some(value) => value
                 .to_vec()?
@@ -387,3 +383,15 @@ fn gguf_tokenizer(content: &gguf_file::Content, path: &Path) -> Result<Tokenizer
 }
 
 const QWEN_SPLIT: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+
+/// Convert a GGUF file (dequantized to f32) into a Hugging Face folder.
+pub fn convert_gguf(gguf: &Path, output: &Path) -> Result<(), ModelError> {
+    let loaded = load_gguf(gguf, DType::F32, &Device::Cpu)?;
+    std::fs::create_dir_all(output).map_err(|e| ModelError::io(output, e))?;
+    save_hf(
+        output,
+        &loaded.config,
+        &loaded.vars,
+        loaded.tokenizer.as_ref(),
+    )
+}

@@ -2,26 +2,8 @@
 //! DeepSeek-R1, Dr. GRPO, DAPO); TRL's conventions where the papers leave a choice.
 
 use crate::error::TrainError;
-use candle_core::{DType, Tensor, D};
+use candle_core::{DType, Tensor};
 use serde::{Deserialize, Serialize};
-
-/// `log π(target_t | prefix)` for every position: `logits: [b, t, vocab]`, `targets: [b, t]`
-/// (u32) → `[b, t]`. Logits are divided by `temperature` first (the sampling distribution).
-pub fn token_logprobs(
-    logits: &Tensor,
-    targets: &Tensor,
-    temperature: f64,
-) -> Result<Tensor, TrainError> {
-    let logits = if temperature != 1.0 {
-        (logits / temperature)?
-    } else {
-        logits.clone()
-    };
-    let logp = candle_nn::ops::log_softmax(&logits, D::Minus1)?;
-    Ok(logp
-        .gather(&targets.unsqueeze(D::Minus1)?, D::Minus1)?
-        .squeeze(D::Minus1)?)
-}
 
 /// Completion-only next-token loss: `-Σ logp·mask / supervised_tokens`, where
 /// `supervised_tokens` counts the supervised tokens of the whole accumulated batch (so

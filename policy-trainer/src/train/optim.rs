@@ -4,6 +4,8 @@
 //! its state).
 
 use crate::error::TrainError;
+use crate::model::weights::sync_file;
+use crate::model::ModelError;
 use candle_core::backprop::GradStore;
 use candle_core::{DType, Tensor, Var};
 use candle_nn::VarMap;
@@ -211,9 +213,8 @@ impl AdamW {
                 self.second[i].to_device(&candle_core::Device::Cpu)?,
             );
         }
-        candle_core::safetensors::save(&tensors, path)
-            .map_err(|e| TrainError::Io(format!("{}: {e}", path.display())))?;
-        crate::weights::sync_file(path)
+        candle_core::safetensors::save(&tensors, path).map_err(|e| ModelError::weights(path, e))?;
+        Ok(sync_file(path)?)
     }
 
     /// Restore moments saved by [`AdamW::save`] for the same parameters.
@@ -223,7 +224,7 @@ impl AdamW {
             return Ok(());
         };
         let tensors = candle_core::safetensors::load(path, &device)
-            .map_err(|e| TrainError::Io(format!("{}: {e}", path.display())))?;
+            .map_err(|e| ModelError::weights(path, e))?;
         for (i, (name, var)) in self.vars.iter().enumerate() {
             for (prefix, slot) in [("m", &mut self.first[i]), ("v", &mut self.second[i])] {
                 let tensor = tensors.get(&format!("{prefix}.{name}")).ok_or_else(|| {

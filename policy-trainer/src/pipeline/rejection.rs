@@ -3,16 +3,67 @@
 //! over-long paragraphs, no code blocks outside code tasks — then deduplicated into an SFT-ready
 //! dataset.
 
-use crate::data::Example;
+use crate::config_value::OneOrMany;
 use crate::error::TrainError;
-use crate::grpo::{rollouts, Rewarder};
-use crate::run::Policy;
-use crate::sample::SamplingConfig;
-use judges::{Outcome, Rewarded};
-use serde::Serialize;
+use crate::model::generate::SamplingConfig;
+use crate::train::data::Example;
+use crate::train::policy::Policy;
+use crate::train::reward::{scored, Rewarder};
+use crate::train::rollout::rollouts;
+use judges::Rewarded;
+use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
-pub use crate::config::RejectionConfig;
+/// Rejection sampling (`r1-train sample`, a recipe's `sample` stage).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RejectionConfig {
+    /// k: completions sampled per prompt.
+    pub samples_per_prompt: usize,
+    #[serde(default = "default_sample_temperature")]
+    pub temperature: f64,
+    #[serde(default = "crate::config_value::one_f")]
+    pub top_p: f64,
+    pub max_new_tokens: usize,
+    /// The reward component that decides correctness (a list: the first one that scored a
+    /// sample, e.g. `["accuracy", "code"]` for mixed math and code prompts), and the value it
+    /// must reach.
+    #[serde(default = "default_keep_reward")]
+    pub keep_reward: OneOrMany<String>,
+    #[serde(default = "crate::config_value::one_f")]
+    pub min_value: f64,
+    /// When the bus scores a `language` component: the consistency a kept sample needs.
+    #[serde(default = "default_min_language")]
+    pub min_language: f64,
+    /// Reject completions with a paragraph (text between blank lines) longer than this.
+    #[serde(default = "default_max_paragraph")]
+    pub max_paragraph_chars: usize,
+    /// Kept completions per prompt, after deduplication.
+    #[serde(default = "default_max_per_prompt")]
+    pub max_per_prompt: usize,
+    /// Sample at most this many prompts (from the start of the training set); absent: all.
+    #[serde(default)]
+    pub prompts: Option<usize>,
+    /// The reward bus; absent: its embedded default.
+    #[serde(default)]
+    pub rewards: Option<judges::BusConfig>,
+}
+
+fn default_sample_temperature() -> f64 {
+    0.7
+}
+fn default_keep_reward() -> OneOrMany<String> {
+    OneOrMany::One("accuracy".into())
+}
+fn default_min_language() -> f64 {
+    0.95
+}
+fn default_max_paragraph() -> usize {
+    2000
+}
+fn default_max_per_prompt() -> usize {
+    1
+}
 
 /// Why samples were dropped, and how many were kept.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -37,13 +88,7 @@ pub fn rejection_reason(
     completion: &str,
     rewarded: &Rewarded,
 ) -> Option<&'static str> {
-    let component = |name: &str| {
-        rewarded
-            .components
-            .iter()
-            .find(|c| c.name == name && c.outcome == Outcome::Scored)
-            .and_then(|c| c.value)
-    };
+    let component = |name: &str| scored(rewarded, name);
     let decisive = config
         .keep_reward
         .as_slice()

@@ -1,11 +1,12 @@
 //! Training data: JSONL files of prompts (with a ground truth for rewards, or a completion for
 //! SFT), and generated toy tasks small enough for a model trained from scratch on two CPU cores.
 
+use crate::config_value::OneOrMany;
 use crate::error::TrainError;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// One prompt, with what SFT or the rewards need.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,15 +42,18 @@ impl Example {
 
 /// Read a JSONL file of [`Example`]s; a bad line is an error naming the line.
 pub fn read_jsonl(path: &Path) -> Result<Vec<Example>, TrainError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| TrainError::Io(format!("{}: {e}", path.display())))?;
+    let text = std::fs::read_to_string(path).map_err(|e| TrainError::io(path, e))?;
     let mut examples = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        let example: Example = serde_json::from_str(line)
-            .map_err(|e| TrainError::Input(format!("{}:{}: {e}", path.display(), i + 1)))?;
+        let example: Example =
+            serde_json::from_str(line).map_err(|source| TrainError::JsonLine {
+                path: path.to_path_buf(),
+                line: i + 1,
+                source,
+            })?;
         examples.push(example);
     }
     if examples.is_empty() {
@@ -262,4 +266,76 @@ pub fn toy_mix(
         eval.shuffle(&mut rng);
     }
     Ok((train, eval))
+}
+
+/// Write examples as JSONL through a temporary file and a rename.
+pub fn write_jsonl(out: &Path, examples: &[Example]) -> Result<(), TrainError> {
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| TrainError::io(parent, e))?;
+    }
+    let mut text = String::new();
+    for example in examples {
+        text.push_str(&serde_json::to_string(example).map_err(|e| TrainError::json(out, e))?);
+        text.push('\n');
+    }
+    let tmp = out.with_extension("jsonl.tmp");
+    std::fs::write(&tmp, text).map_err(|e| TrainError::io(&tmp, e))?;
+    std::fs::rename(&tmp, out).map_err(|e| TrainError::io(out, e))
+}
+
+/// Where a run's prompts come from (`[data]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    /// Generated tasks (one or a list) instead of files.
+    #[serde(default)]
+    pub toy: Option<OneOrMany<ToyTask>>,
+    /// Training examples (JSONL).
+    #[serde(default)]
+    pub train: Option<PathBuf>,
+    /// Held-out examples (JSONL) for accuracy before and after.
+    #[serde(default)]
+    pub eval: Option<PathBuf>,
+    /// Toy prompts held out for evaluation.
+    #[serde(default = "default_eval_size")]
+    pub eval_size: usize,
+}
+
+fn default_eval_size() -> usize {
+    100
+}
+
+impl DataConfig {
+    /// Train and held-out examples: generated for toy tasks (with `answers` in the SFT
+    /// completions), read from JSONL otherwise.
+    pub fn examples(
+        &self,
+        answers: ToyAnswers,
+        seed: u64,
+    ) -> Result<(Vec<Example>, Vec<Example>), TrainError> {
+        if let Some(tasks) = &self.toy {
+            return toy_mix(tasks.as_slice(), answers, self.eval_size, None, seed);
+        }
+        let train = match &self.train {
+            Some(path) => read_jsonl(path)?,
+            None => return Err(TrainError::Config("data: set `toy` or `train`".into())),
+        };
+        let eval = match &self.eval {
+            Some(path) => read_jsonl(path)?,
+            None => Vec::new(),
+        };
+        Ok((train, eval))
+    }
+
+    pub fn validate(&self) -> Result<(), TrainError> {
+        match &self.toy {
+            None if self.train.is_none() => {
+                Err(TrainError::Config("data: set `toy` or `train`".into()))
+            }
+            Some(tasks) if tasks.as_slice().is_empty() => Err(TrainError::Config(
+                "data.toy: name at least one task".into(),
+            )),
+            _ => Ok(()),
+        }
+    }
 }

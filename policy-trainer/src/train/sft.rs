@@ -1,16 +1,62 @@
 //! Supervised fine-tuning: completion-only next-token loss over chat-templated examples,
 //! normalised over the supervised tokens of the whole accumulated batch.
 
-use crate::config::{SftConfig, TrainConfig};
-use crate::data::Example;
+use crate::config_value::OneOrMany;
 use crate::error::TrainError;
-use crate::loss::{sft_loss, token_logprobs};
-use crate::optim::{Accumulated, AdamW};
-use crate::run::{Metrics, Phase, Policy, RunDir, TrainerState};
+use crate::model::logprobs::token_logprobs;
+use crate::train::data::{Example, ToyAnswers, ToyTask};
+use crate::train::loss::sft_loss;
+use crate::train::optim::{Accumulated, AdamW, OptimizerConfig};
+use crate::train::policy::Policy;
+use crate::train::session::{HeldOut, Session, StepDone};
 use candle_core::{DType, Device, Tensor};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
 use std::time::Instant;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SftConfig {
+    pub steps: usize,
+    /// Examples per micro-batch.
+    pub batch_size: usize,
+    /// Micro-batches per optimizer step.
+    #[serde(default = "crate::config_value::one")]
+    pub grad_accum: usize,
+    /// Longer examples are cut (prompt + completion tokens).
+    #[serde(default = "default_max_len")]
+    pub max_len: usize,
+    /// Toy completions carry the right answer or a random one (format-only cold start).
+    #[serde(default)]
+    pub toy_answers: ToyAnswers,
+    /// More toy tasks mixed into the training data (skills the cold start teaches besides
+    /// the format, or R1's non-reasoning data beside rejection samples).
+    #[serde(default)]
+    pub toy_extra: Option<OneOrMany<ToyTask>>,
+    /// Which answers the `toy_extra` completions carry.
+    #[serde(default)]
+    pub toy_extra_answers: ToyAnswers,
+    /// At most this many training prompts per `toy_extra` task.
+    #[serde(default)]
+    pub toy_extra_limit: Option<usize>,
+    pub optimizer: OptimizerConfig,
+}
+
+fn default_max_len() -> usize {
+    512
+}
+
+impl SftConfig {
+    pub fn validate(&self) -> Result<(), TrainError> {
+        if self.steps == 0 || self.batch_size == 0 || self.grad_accum == 0 || self.max_len < 2 {
+            return Err(TrainError::Config(
+                "sft: steps, batch_size, grad_accum must be > 0 and max_len >= 2".into(),
+            ));
+        }
+        self.optimizer.validate()
+    }
+}
 
 /// An example as tokens: the whole sequence and where the supervised part starts.
 pub struct Encoded {
@@ -108,101 +154,71 @@ pub struct SftSummary {
     pub eval_loss_after: Option<f64>,
 }
 
-/// Train from `start_step` to `sft.steps`, checkpointing into `run`.
-#[allow(clippy::too_many_arguments)]
+/// The held-out loss (`eval_loss`).
+struct HeldOutLoss<'a> {
+    examples: &'a [Encoded],
+    batch_size: usize,
+}
+
+impl HeldOut for HeldOutLoss<'_> {
+    fn measure(&self, policy: &Policy) -> Result<Option<serde_json::Value>, TrainError> {
+        if self.examples.is_empty() {
+            return Ok(None);
+        }
+        let loss = mean_loss(policy, self.examples, self.batch_size)?;
+        Ok(Some(serde_json::json!({ "eval_loss": loss })))
+    }
+}
+
+/// Train from the session's start to `sft.steps`.
 pub fn train(
-    policy: &Policy,
-    config: &TrainConfig,
+    session: &mut Session<'_>,
     sft: &SftConfig,
     train_set: &[Example],
     eval_set: &[Example],
-    run: &RunDir,
-    metrics: &mut Metrics,
-    start_step: usize,
-    optimizer_steps: usize,
-    on_step: &mut dyn FnMut(&serde_json::Value),
 ) -> Result<SftSummary, TrainError> {
-    let encoded: Vec<Encoded> = train_set
-        .iter()
-        .map(|e| encode(policy, e, sft.max_len))
-        .collect::<Result<_, _>>()?;
-    let eval: Vec<Encoded> = eval_set
-        .iter()
-        .map(|e| encode(policy, e, sft.max_len))
-        .collect::<Result<_, _>>()?;
-    let eval_loss_before = if start_step == 0 && !eval.is_empty() {
-        Some(mean_loss(policy, &eval, sft.batch_size)?)
-    } else {
-        None
-    };
-    if let Some(loss) = eval_loss_before {
-        metrics.write(&serde_json::json!({"phase": "sft", "step": 0, "eval_loss": loss}))?;
-    }
-    let mut optimizer = AdamW::new(&policy.vars, sft.optimizer.clone())?;
-    if start_step > 0 {
-        if let Some((dir, _)) = run.latest_checkpoint()? {
-            optimizer.load(&dir.join("optimizer.safetensors"), optimizer_steps)?;
-        }
-    }
-    let per_step = sft.batch_size * sft.grad_accum;
-    let (mut first_loss, mut last_loss) = (None, f64::NAN);
-    for step in start_step..sft.steps {
-        let started = Instant::now();
-        let chosen = pick(encoded.len(), per_step, config.seed, step);
-        let supervised: usize = chosen
+    let encode_all = |examples: &[Example]| -> Result<Vec<Encoded>, TrainError> {
+        examples
             .iter()
-            .map(|&i| encoded[i].tokens.len() - encoded[i].prompt_len)
-            .sum();
-        let mut grads = Accumulated::default();
-        let mut loss_value = 0.0;
-        let mut tokens = 0;
-        for micro in chosen.chunks(sft.batch_size) {
-            let refs: Vec<&Encoded> = micro.iter().map(|&i| &encoded[i]).collect();
-            let b = batch(&refs, policy.model.device())?;
-            let logits = policy.model.forward(&b.inputs, None)?;
-            let logp = token_logprobs(&logits, &b.targets, 1.0)?;
-            let loss = sft_loss(&logp, &b.mask, supervised)?;
-            loss_value += loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
-            tokens += b.inputs.elem_count();
-            grads.add(optimizer.vars(), &loss.backward()?)?;
-        }
-        let lr = sft.optimizer.learning_rate(step, sft.steps);
-        let report = optimizer.step(&grads, lr)?;
-        first_loss.get_or_insert(loss_value);
-        last_loss = loss_value;
+            .map(|e| encode(session.policy, e, sft.max_len))
+            .collect()
+    };
+    let encoded = encode_all(train_set)?;
+    let held_out = HeldOutLoss {
+        examples: &encode_all(eval_set)?,
+        batch_size: sft.batch_size,
+    };
+    let eval_loss = |m: Option<serde_json::Value>| m.and_then(|m| m["eval_loss"].as_f64());
+    let eval_loss_before = eval_loss(session.measure_before(&held_out)?);
+    let mut optimizer = session.optimizer(sft.optimizer.clone())?;
+    let (mut first_loss, mut last_loss) = (None, f64::NAN);
+    for step in session.start.step..sft.steps {
+        let started = Instant::now();
+        let chosen = pick(
+            encoded.len(),
+            sft.batch_size * sft.grad_accum,
+            session.settings.seed,
+            step,
+        );
+        let (loss, tokens, grads) = accumulate(session.policy, &encoded, &chosen, sft, &optimizer)?;
+        let report = optimizer.step(&grads, sft.optimizer.learning_rate(step, sft.steps))?;
+        first_loss.get_or_insert(loss);
+        last_loss = loss;
         let seconds = started.elapsed().as_secs_f64();
         let record = serde_json::json!({
-            "phase": "sft", "step": step + 1, "loss": loss_value, "lr": report.lr,
+            "phase": "sft", "step": step + 1, "loss": loss, "lr": report.lr,
             "grad_norm": report.grad_norm, "tokens": tokens,
             "tokens_per_s": tokens as f64 / seconds.max(1e-9), "seconds": seconds,
         });
-        metrics.write(&record)?;
-        on_step(&record);
-        let done = step + 1;
-        if config.checkpoint_every > 0 && (done % config.checkpoint_every == 0 || done == sft.steps)
-        {
-            run.save_checkpoint(
-                policy,
-                &optimizer,
-                None,
-                &TrainerState {
-                    phase: Phase::Sft,
-                    step: done,
-                    optimizer_steps: optimizer.steps,
-                    config: config.clone(),
-                },
-            )?;
-        }
+        session.step_done(StepDone {
+            done: step + 1,
+            total: sft.steps,
+            record,
+            optimizer: &optimizer,
+            reference: None,
+        })?;
     }
-    let eval_loss_after = if eval.is_empty() {
-        None
-    } else {
-        Some(mean_loss(policy, &eval, sft.batch_size)?)
-    };
-    if let Some(loss) = eval_loss_after {
-        metrics
-            .write(&serde_json::json!({"phase": "sft", "step": sft.steps, "eval_loss": loss}))?;
-    }
+    let eval_loss_after = eval_loss(session.measure_at(sft.steps, &held_out)?);
     Ok(SftSummary {
         steps: sft.steps,
         first_loss,
@@ -210,6 +226,34 @@ pub fn train(
         eval_loss_before,
         eval_loss_after,
     })
+}
+
+/// Forward and backward over the chosen examples in micro-batches: the step's loss (normalised
+/// over all its supervised tokens), the tokens seen, and the summed gradients.
+fn accumulate(
+    policy: &Policy,
+    encoded: &[Encoded],
+    chosen: &[usize],
+    sft: &SftConfig,
+    optimizer: &AdamW,
+) -> Result<(f64, usize, Accumulated), TrainError> {
+    let supervised: usize = chosen
+        .iter()
+        .map(|&i| encoded[i].tokens.len() - encoded[i].prompt_len)
+        .sum();
+    let mut grads = Accumulated::default();
+    let (mut loss_value, mut tokens) = (0.0, 0);
+    for micro in chosen.chunks(sft.batch_size) {
+        let refs: Vec<&Encoded> = micro.iter().map(|&i| &encoded[i]).collect();
+        let b = batch(&refs, policy.model.device())?;
+        let logits = policy.model.forward(&b.inputs, None)?;
+        let logp = token_logprobs(&logits, &b.targets, 1.0)?;
+        let loss = sft_loss(&logp, &b.mask, supervised)?;
+        loss_value += loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
+        tokens += b.inputs.elem_count();
+        grads.add(optimizer.vars(), &loss.backward()?)?;
+    }
+    Ok((loss_value, tokens, grads))
 }
 
 /// `count` example indices for `step`: consecutive slices of a per-epoch seeded permutation, so

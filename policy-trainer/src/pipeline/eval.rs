@@ -3,16 +3,18 @@
 //! (the repository's `fixtures/mmath`, ten languages), HumanEval (`fixtures/humaneval`, judged in
 //! the sandbox) or any prompt set with answers.
 
-use crate::data::Example;
 use crate::error::TrainError;
-use crate::grpo::{component_mean, rollouts, Rewarder};
-use crate::run::Policy;
-use crate::sample::SamplingConfig;
-use judges::{Outcome, Rewarded};
+use crate::model::generate::SamplingConfig;
+use crate::model::ModelSource;
+use crate::train::data::{read_jsonl, toy_split, Example, ToyAnswers, ToyTask};
+use crate::train::policy::Policy;
+use crate::train::reward::{component_mean, scored, BusRewarder, Rewarder};
+use crate::train::rollout::rollouts;
+use judges::{BusConfig, RewardKind, RewardSpec};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// One problem to evaluate, with the language its answer should be written in.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,6 +66,91 @@ pub struct EvalReport {
     pub by_language: BTreeMap<String, Row>,
 }
 
+/// Which problems `r1-train eval` reads.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EvalData {
+    /// MMATH (ten languages) from a folder.
+    Mmath {
+        dir: PathBuf,
+        languages: Vec<String>,
+    },
+    /// HumanEval's `HumanEval.jsonl.gz`, judged in the sandbox.
+    HumanEval { path: PathBuf },
+    /// Held-out prompts of a generated toy task.
+    Toy { task: ToyTask, seed: u64 },
+    /// A JSONL file of examples with answers (or code tests).
+    Jsonl { path: PathBuf },
+}
+
+impl EvalData {
+    /// The first `limit` problems (per language for MMATH).
+    pub fn items(&self, limit: usize) -> Result<Vec<EvalItem>, TrainError> {
+        let examples = match self {
+            EvalData::Mmath { dir, languages } => return read_mmath(dir, languages, limit),
+            EvalData::HumanEval { path } => return read_humaneval(path, limit),
+            EvalData::Toy { task, seed } => toy_split(*task, ToyAnswers::Correct, limit, *seed)?.1,
+            EvalData::Jsonl { path } => read_jsonl(path)?,
+        };
+        Ok(examples
+            .into_iter()
+            .take(limit)
+            .map(|example| EvalItem {
+                example,
+                language: None,
+            })
+            .collect())
+    }
+}
+
+/// The bus an evaluation scores with: math by the verifier (lenient extraction) and language
+/// consistency; code in the sandbox only when some item has tests (the sandbox starts only then).
+pub fn eval_bus(items: &[EvalItem]) -> BusConfig {
+    let spec = |name: &str, kind: RewardKind, tasks: &[&str], timeout_ms: u64| RewardSpec {
+        name: name.into(),
+        kind,
+        weight: 1.0,
+        tasks: tasks.iter().map(|t| t.to_string()).collect(),
+        timeout_ms,
+    };
+    let mut reward = vec![
+        spec(
+            "accuracy",
+            RewardKind::Math { strict: false },
+            &["math"],
+            10_000,
+        ),
+        spec("language", RewardKind::Language, &[], 10_000),
+    ];
+    if items.iter().any(|item| item.example.tests.is_some()) {
+        reward.push(spec(
+            "code",
+            RewardKind::Code {
+                mode: Default::default(),
+            },
+            &["code"],
+            60_000,
+        ));
+    }
+    BusConfig {
+        cache_entries: 0,
+        reward,
+    }
+}
+
+/// `r1-train eval`: load the model, read the problems and score `config.samples` completions
+/// each on [`eval_bus`], correct by the `accuracy` (math) or `code` component.
+pub fn evaluate_model(
+    model: &ModelSource,
+    data: &EvalData,
+    limit: usize,
+    config: &EvalConfig,
+) -> Result<EvalReport, TrainError> {
+    let policy = Policy::load(model, None, 0)?;
+    let items = data.items(limit)?;
+    let rewarder = BusRewarder::from_config(Some(&eval_bus(&items)), None)?;
+    evaluate(&policy, &items, &rewarder, &["accuracy", "code"], config)
+}
+
 /// Read MMATH from a folder holding `questions.jsonl.gz` (`gid`, `lang`, `question`) and
 /// `answers.jsonl` (`gid`, `answer`): the first `limit` problems of each language in
 /// `languages` (empty: all ten).
@@ -72,14 +159,14 @@ pub fn read_mmath(
     languages: &[String],
     limit: usize,
 ) -> Result<Vec<EvalItem>, TrainError> {
-    let io =
-        |path: &Path, e: &dyn std::fmt::Display| TrainError::Io(format!("{}: {e}", path.display()));
+    let bad = |path: &Path, what: String| TrainError::Input(format!("{}: {what}", path.display()));
     let answers_path = dir.join("answers.jsonl");
-    let answers_text = std::fs::read_to_string(&answers_path).map_err(|e| io(&answers_path, &e))?;
+    let answers_text =
+        std::fs::read_to_string(&answers_path).map_err(|e| TrainError::io(&answers_path, e))?;
     let mut answers = BTreeMap::new();
     for line in answers_text.lines().filter(|l| !l.trim().is_empty()) {
         let value: serde_json::Value =
-            serde_json::from_str(line).map_err(|e| io(&answers_path, &e))?;
+            serde_json::from_str(line).map_err(|e| TrainError::json(&answers_path, e))?;
         if let (Some(gid), Some(answer)) = (value["gid"].as_u64(), value["answer"].as_str()) {
             answers.insert(gid, answer.to_string());
         }
@@ -87,21 +174,24 @@ pub fn read_mmath(
     let questions_path = dir.join("questions.jsonl.gz");
     let mut questions_text = String::new();
     flate2::read::GzDecoder::new(
-        std::fs::File::open(&questions_path).map_err(|e| io(&questions_path, &e))?,
+        std::fs::File::open(&questions_path).map_err(|e| TrainError::io(&questions_path, e))?,
     )
     .read_to_string(&mut questions_text)
-    .map_err(|e| io(&questions_path, &e))?;
+    .map_err(|e| TrainError::io(&questions_path, e))?;
     let mut per_language: BTreeMap<String, usize> = BTreeMap::new();
     let mut items = Vec::new();
     for line in questions_text.lines().filter(|l| !l.trim().is_empty()) {
         let value: serde_json::Value =
-            serde_json::from_str(line).map_err(|e| io(&questions_path, &e))?;
+            serde_json::from_str(line).map_err(|e| TrainError::json(&questions_path, e))?;
         let (Some(gid), Some(lang), Some(question)) = (
             value["gid"].as_u64(),
             value["lang"].as_str(),
             value["question"].as_str(),
         ) else {
-            return Err(io(&questions_path, &"a line lacks gid, lang or question"));
+            return Err(bad(
+                &questions_path,
+                "a line lacks gid, lang or question".into(),
+            ));
         };
         if !languages.is_empty() && !languages.iter().any(|l| l == lang) {
             continue;
@@ -113,7 +203,7 @@ pub fn read_mmath(
         *count += 1;
         let answer = answers
             .get(&gid)
-            .ok_or_else(|| io(&answers_path, &format!("no answer for gid {gid}")))?;
+            .ok_or_else(|| bad(&answers_path, format!("no answer for gid {gid}")))?;
         items.push(EvalItem {
             example: Example {
                 prompt: question.to_string(),
@@ -137,18 +227,21 @@ pub fn read_mmath(
 /// `limit` problems as code prompts whose tests run in the sandbox (`check(candidate)` with the
 /// entry point as candidate). The model is asked for the whole function in a fenced block.
 pub fn read_humaneval(path: &Path, limit: usize) -> Result<Vec<EvalItem>, TrainError> {
-    let io = |e: &dyn std::fmt::Display| TrainError::Io(format!("{}: {e}", path.display()));
     let mut text = String::new();
-    flate2::read::GzDecoder::new(std::fs::File::open(path).map_err(|e| io(&e))?)
+    flate2::read::GzDecoder::new(std::fs::File::open(path).map_err(|e| TrainError::io(path, e))?)
         .read_to_string(&mut text)
-        .map_err(|e| io(&e))?;
+        .map_err(|e| TrainError::io(path, e))?;
     let mut items = Vec::new();
     for (i, line) in text.lines().filter(|l| !l.trim().is_empty()).enumerate() {
         if items.len() == limit {
             break;
         }
-        let value: serde_json::Value = serde_json::from_str(line)
-            .map_err(|e| TrainError::Input(format!("{}:{}: {e}", path.display(), i + 1)))?;
+        let value: serde_json::Value =
+            serde_json::from_str(line).map_err(|source| TrainError::JsonLine {
+                path: path.to_path_buf(),
+                line: i + 1,
+                source,
+            })?;
         let field = |key: &str| {
             value[key].as_str().map(str::to_string).ok_or_else(|| {
                 TrainError::Input(format!("{}:{}: no `{key}`", path.display(), i + 1))
@@ -279,14 +372,6 @@ pub fn evaluate(
             .map(|(language, rows)| (language.clone(), row(rows)))
             .collect(),
     })
-}
-
-fn scored(rewarded: &Rewarded, name: &str) -> Option<f64> {
-    rewarded
-        .components
-        .iter()
-        .find(|c| c.name == name && c.outcome == Outcome::Scored)
-        .and_then(|c| c.value)
 }
 
 impl EvalReport {

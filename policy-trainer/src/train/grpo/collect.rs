@@ -1,0 +1,150 @@
+//! A step's rollouts: sample groups of completions for random training prompts, score them on
+//! the bus, and keep the groups whose rewards differ (DAPO's dynamic sampling) until the step has
+//! enough.
+
+use crate::error::TrainError;
+use crate::model::generate::{Completion, SamplingConfig};
+use crate::train::data::Example;
+use crate::train::grpo::config::GrpoConfig;
+use crate::train::grpo::record::TaskTally;
+use crate::train::policy::Policy;
+use crate::train::reward::Rewarder;
+use crate::train::rollout::{rollouts, Rollouts};
+use judges::Rewarded;
+use rand::seq::IndexedRandom;
+use rand::SeedableRng;
+use std::collections::BTreeMap;
+
+/// One sampled group.
+pub struct Group {
+    /// The prompt's task (routing key), for per-task figures.
+    pub task: String,
+    pub prompt: Vec<u32>,
+    pub completions: Vec<Completion>,
+    pub rewards: Vec<f64>,
+}
+
+/// Everything a step sampled: the groups it trains on and what the metrics report.
+#[derive(Default)]
+pub struct Collected {
+    pub kept: Vec<Group>,
+    /// Every scored completion, kept or not.
+    pub rewarded: Vec<Rewarded>,
+    /// One rollout, to read what the policy writes.
+    pub example: Option<serde_json::Value>,
+    pub generated_tokens: usize,
+    pub truncated: usize,
+    pub completions: usize,
+    pub tallies: BTreeMap<String, TaskTally>,
+}
+
+/// What a step's sampling needs besides the policy.
+pub struct Collect<'a> {
+    pub grpo: &'a GrpoConfig,
+    pub rewarder: &'a dyn Rewarder,
+    pub train_set: &'a [Example],
+    pub stop_sequences: &'a [Vec<u32>],
+    pub seed: u64,
+}
+
+impl Collect<'_> {
+    /// Sample and score batches of groups until `prompts_per_step` informative ones are kept
+    /// (or, without dynamic sampling, after one batch).
+    pub fn step(&self, policy: &Policy, step: usize) -> Result<Collected, TrainError> {
+        let grpo = self.grpo;
+        let mut collected = Collected::default();
+        for attempt in 0..grpo.max_sampling_tries {
+            let groups = self.sample_groups(policy, step, attempt, &mut collected)?;
+            for group in groups {
+                let varied = group
+                    .rewards
+                    .iter()
+                    .any(|r| (r - group.rewards[0]).abs() > 1e-9);
+                let keep = (varied || !grpo.dynamic_sampling)
+                    && collected.kept.len() < grpo.prompts_per_step;
+                collected
+                    .tallies
+                    .entry(group.task.clone())
+                    .or_default()
+                    .add(&group.rewards, varied, keep);
+                if keep {
+                    collected.kept.push(group);
+                }
+            }
+            if collected.kept.len() >= grpo.prompts_per_step || !grpo.dynamic_sampling {
+                break;
+            }
+        }
+        Ok(collected)
+    }
+
+    /// One batch of groups for random prompts, scored; their rewards and counts go into
+    /// `collected`.
+    fn sample_groups(
+        &self,
+        policy: &Policy,
+        step: usize,
+        attempt: usize,
+        collected: &mut Collected,
+    ) -> Result<Vec<Group>, TrainError> {
+        let grpo = self.grpo;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(
+            self.seed ^ ((step as u64) << 20) ^ ((attempt as u64) << 8),
+        );
+        let prompts: Vec<&Example> = self
+            .train_set
+            .choose_multiple(&mut rng, grpo.prompts_per_step.min(self.train_set.len()))
+            .collect();
+        let mut groups = Vec::new();
+        let mut samples = Vec::new();
+        for (p, example) in prompts.iter().enumerate() {
+            let sampling = SamplingConfig {
+                seed: self.seed ^ ((step as u64) << 24) ^ ((attempt as u64) << 16) ^ p as u64,
+                ..self.sampling()
+            };
+            let Rollouts {
+                prompt,
+                completions,
+                samples: rollout,
+            } = rollouts(policy, example, grpo.group_size, &sampling)?;
+            for c in &completions {
+                collected.generated_tokens += c.tokens.len();
+                collected.truncated += usize::from(!c.stopped);
+                collected.completions += 1;
+            }
+            samples.extend(rollout);
+            groups.push(Group {
+                task: example.task.clone().unwrap_or_else(|| "-".into()),
+                prompt,
+                completions,
+                rewards: Vec::new(),
+            });
+        }
+        let rewarded = self.rewarder.reward(&samples)?;
+        for (g, group) in groups.iter_mut().enumerate() {
+            let scores = &rewarded[g * grpo.group_size..(g + 1) * grpo.group_size];
+            group.rewards = scores.iter().map(|r| r.total).collect();
+        }
+        if collected.example.is_none() {
+            if let (Some(sample), Some(reward)) = (samples.first(), rewarded.first()) {
+                collected.example = Some(serde_json::json!({
+                    "prompt": sample.prompt, "completion": sample.completion, "reward": reward.total,
+                }));
+            }
+        }
+        collected.rewarded.extend(rewarded);
+        Ok(groups)
+    }
+
+    /// The rollouts' sampling settings (the seed is set per group).
+    pub fn sampling(&self) -> SamplingConfig {
+        SamplingConfig {
+            temperature: self.grpo.temperature,
+            top_p: self.grpo.top_p,
+            top_k: self.grpo.top_k,
+            max_new_tokens: self.grpo.max_new_tokens,
+            stop_sequences: self.stop_sequences.to_vec(),
+            ..SamplingConfig::default()
+        }
+    }
+}
