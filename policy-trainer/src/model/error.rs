@@ -30,6 +30,12 @@ pub enum ModelError {
         #[source]
         source: candle_core::Error,
     },
+    #[error("{}: not a GGUF file", path.display())]
+    NotGguf {
+        path: PathBuf,
+        #[source]
+        source: candle_core::Error,
+    },
     #[error("tokenizer: {context}")]
     Tokenizer {
         context: String,
@@ -77,7 +83,10 @@ impl ModelError {
     pub fn is_input(&self) -> bool {
         matches!(
             self,
-            ModelError::Input(_) | ModelError::Json { .. } | ModelError::Tokenizer { .. }
+            ModelError::Input(_)
+                | ModelError::Json { .. }
+                | ModelError::NotGguf { .. }
+                | ModelError::Tokenizer { .. }
         )
     }
 }

@@ -205,7 +205,10 @@ pub fn sync_file(path: &Path) -> Result<(), ModelError> {
 /// Load a Llama- or Qwen2-architecture GGUF file, dequantized to `dtype`.
 pub fn load_gguf(path: &Path, dtype: DType, device: &Device) -> Result<Loaded, ModelError> {
     let mut file = std::fs::File::open(path).map_err(|e| ModelError::io(path, e))?;
-    let content = gguf_file::Content::read(&mut file).map_err(|e| ModelError::weights(path, e))?;
+    let content = gguf_file::Content::read(&mut file).map_err(|source| ModelError::NotGguf {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let meta = |key: &str| {
         content
             .metadata
