@@ -175,8 +175,7 @@ impl TryFrom<RawSpec> for RewardSpec {
 
 impl BusConfig {
     pub fn from_toml(text: &str) -> Result<BusConfig, RewardError> {
-        let config: BusConfig =
-            toml::from_str(text).map_err(|e| RewardError::Config(e.to_string()))?;
+        let config: BusConfig = toml::from_str(text)?;
         config.validate()?;
         Ok(config)
     }

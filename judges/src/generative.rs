@@ -133,7 +133,7 @@ impl OpenAiChat {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_millis(options.request_timeout_ms))
             .build()
-            .map_err(|e| RewardError::Config(format!("judge http client: {e}")))?;
+            .map_err(RewardError::Client)?;
         Ok(OpenAiChat {
             endpoint,
             model: options.model.clone(),
@@ -161,20 +161,13 @@ impl OpenAiChat {
         body
     }
 
-    /// One attempt; `Err((retryable, message, server's Retry-After))`.
-    async fn attempt(&self, body: &Value) -> Result<ChatReply, (bool, String, Option<Duration>)> {
+    /// One attempt.
+    async fn attempt(&self, body: &Value) -> Result<ChatReply, AttemptError> {
         let mut call = self.http.post(&self.endpoint).json(body);
         if let Some(key) = &self.api_key {
             call = call.bearer_auth(key);
         }
-        let response = call.send().await.map_err(|e| {
-            let kind = if e.is_timeout() {
-                "timed out"
-            } else {
-                "transport error"
-            };
-            (true, format!("judge {kind}: {e}"), None)
-        })?;
+        let response = call.send().await.map_err(AttemptError::Transport)?;
         let status = response.status();
         if !status.is_success() {
             let retry_after = response
@@ -187,18 +180,32 @@ impl OpenAiChat {
             let text = response.text().await.unwrap_or_default();
             let retryable =
                 status.as_u16() == 408 || status.as_u16() == 429 || status.is_server_error();
-            return Err((
+            return Err(AttemptError::Refused {
                 retryable,
-                format!("judge server answered {status}: {}", clip(&text, 300)),
+                message: format!("judge server answered {status}: {}", clip(&text, 300)),
                 retry_after,
-            ));
+            });
         }
-        let value: Value = response
-            .json()
-            .await
-            .map_err(|e| (true, format!("judge reply is not JSON: {e}"), None))?;
-        parse_completion(&value).map_err(|message| (false, message, None))
+        let value: Value = response.json().await.map_err(AttemptError::Transport)?;
+        parse_completion(&value).map_err(|message| AttemptError::Refused {
+            retryable: false,
+            message,
+            retry_after: None,
+        })
     }
+}
+
+/// Why one attempt failed.
+enum AttemptError {
+    /// No usable HTTP exchange (connection, timeout, a body that is not JSON): retried.
+    Transport(reqwest::Error),
+    /// The server answered, but not with a usable reply.
+    Refused {
+        retryable: bool,
+        message: String,
+        /// The server's `Retry-After`.
+        retry_after: Option<Duration>,
+    },
 }
 
 #[async_trait]
@@ -212,22 +219,39 @@ impl ChatModel for OpenAiChat {
         let body = self.body(request);
         let mut attempt = 0;
         loop {
-            match self.attempt(&body).await {
+            let err = match self.attempt(&body).await {
                 Ok(reply) => return Ok(reply),
-                Err((retryable, message, retry_after)) => {
-                    if !retryable || attempt >= self.retries {
-                        let tries = attempt + 1;
-                        return Err(RewardError::Upstream(format!(
-                            "{message} (after {tries} attempt{})",
-                            if tries == 1 { "" } else { "s" }
-                        )));
-                    }
-                    let wait = retry_after.unwrap_or_else(|| backoff(self.backoff, attempt));
-                    tracing::debug!(attempt, ?wait, %message, "retrying the judge call");
-                    tokio::time::sleep(wait).await;
-                    attempt += 1;
+                Err(err) => err,
+            };
+            let (retryable, retry_after) = match &err {
+                AttemptError::Transport(_) => (true, None),
+                AttemptError::Refused {
+                    retryable,
+                    retry_after,
+                    ..
+                } => (*retryable, *retry_after),
+            };
+            if !retryable || attempt >= self.retries {
+                let attempts = attempt + 1;
+                return Err(match err {
+                    AttemptError::Transport(source) => RewardError::Transport { attempts, source },
+                    AttemptError::Refused { message, .. } => RewardError::Upstream(format!(
+                        "{message} (after {attempts} attempt{})",
+                        if attempts == 1 { "" } else { "s" }
+                    )),
+                });
+            }
+            let wait = retry_after.unwrap_or_else(|| backoff(self.backoff, attempt));
+            match &err {
+                AttemptError::Transport(e) => {
+                    tracing::debug!(attempt, ?wait, error = %e, "retrying the judge call")
+                }
+                AttemptError::Refused { message, .. } => {
+                    tracing::debug!(attempt, ?wait, %message, "retrying the judge call")
                 }
             }
+            tokio::time::sleep(wait).await;
+            attempt += 1;
         }
     }
 }

@@ -2,6 +2,7 @@
 //! SandboxFusion-compatible `/run_code`, `/health`, `/metrics` and `/openapi.json`.
 
 use crate::bus::{Bus, Outcome, Rewarded};
+use crate::error::{ErrorKind, RewardError};
 use crate::reward::Sample;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, StatusCode};
@@ -41,6 +42,8 @@ impl Default for ServerLimits {
 pub struct AppState {
     bus: OnceLock<Arc<Bus>>,
     sandbox: OnceLock<Arc<sandbox::Sandbox>>,
+    /// Why the sandbox could not be set up (`/run_code` answers 500 with it).
+    sandbox_error: OnceLock<sandbox::SandboxError>,
     permits: Semaphore,
     limits: ServerLimits,
     metrics: Metrics,
@@ -51,6 +54,7 @@ impl AppState {
         Arc::new(AppState {
             bus: OnceLock::new(),
             sandbox: OnceLock::new(),
+            sandbox_error: OnceLock::new(),
             permits: Semaphore::new(limits.max_concurrent),
             limits,
             metrics: Metrics::new(),
@@ -63,6 +67,12 @@ impl AppState {
         if let Some(sandbox) = sandbox {
             let _ = self.sandbox.set(sandbox);
         }
+    }
+
+    /// Record why the sandbox could not be set up: `/run_code` then answers 500 with the cause
+    /// instead of 503 (the server is up; the sandbox will not come).
+    pub fn set_sandbox_failed(&self, error: sandbox::SandboxError) {
+        let _ = self.sandbox_error.set(error);
     }
 }
 
@@ -145,12 +155,18 @@ impl Metrics {
     }
 }
 
-/// One error type for every endpoint, mapped to a status code and a JSON body.
+/// One error type for every endpoint, mapped to a status code and a JSON body: the client's
+/// fault is 4xx, the server's (a sandbox that could not be set up, a panic) 5xx.
 #[derive(Debug)]
 pub enum ApiError {
+    /// 400: the request is malformed or names something unjudgeable.
     BadRequest(String),
+    /// 429.
     TooBusy,
+    /// 503: the bus is still starting.
     NotReady,
+    /// 500: a server-side fault (set-up failure, panic); the cause is logged.
+    Internal(String),
 }
 
 impl ApiError {
@@ -159,14 +175,36 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::TooBusy => StatusCode::TOO_MANY_REQUESTS,
             ApiError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn message(&self) -> String {
         match self {
-            ApiError::BadRequest(m) => m.clone(),
+            ApiError::BadRequest(m) | ApiError::Internal(m) => m.clone(),
             ApiError::TooBusy => "too many concurrent requests".into(),
             ApiError::NotReady => "the reward bus is starting".into(),
+        }
+    }
+}
+
+impl From<&sandbox::SandboxError> for ApiError {
+    fn from(err: &sandbox::SandboxError) -> ApiError {
+        if err.is_setup() {
+            ApiError::Internal(format!("the code sandbox could not be set up: {err}"))
+        } else {
+            ApiError::BadRequest(err.to_string())
+        }
+    }
+}
+
+impl From<RewardError> for ApiError {
+    fn from(err: RewardError) -> ApiError {
+        match err.kind() {
+            ErrorKind::Input => ApiError::BadRequest(err.to_string()),
+            ErrorKind::Config | ErrorKind::Setup | ErrorKind::Runtime => {
+                ApiError::Internal(err.to_string())
+            }
         }
     }
 }
@@ -234,6 +272,9 @@ where
     let millis = seconds * 1e3;
     match &result {
         Ok(_) => tracing::info!(endpoint, status = status.as_u16(), millis, "request"),
+        Err(err) if status.is_server_error() => {
+            tracing::error!(endpoint, status = status.as_u16(), millis, error = %err.message(), "request failed")
+        }
         Err(err) => {
             tracing::warn!(endpoint, status = status.as_u16(), millis, error = %err.message(), "request refused")
         }
@@ -449,7 +490,11 @@ async fn run_code(
                 "compile_result": null, "run_result": null, "executor_pod_name": null, "files": {}}),
             ));
         }
-        let sandbox = state.sandbox.get().cloned().ok_or(ApiError::NotReady)?;
+        let sandbox = match (state.sandbox.get(), state.sandbox_error.get()) {
+            (Some(sandbox), _) => sandbox.clone(),
+            (None, Some(err)) => return Err(ApiError::from(err)),
+            (None, None) => return Err(ApiError::NotReady),
+        };
         let mut limits = sandbox::Limits::default();
         if let Some(seconds) = request.run_timeout {
             if !(seconds > 0.0 && seconds <= 600.0) {
@@ -521,4 +566,33 @@ async fn openapi() -> Response {
         include_str!("openapi.json"),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_up_failures_are_5xx_and_bad_input_is_4xx() {
+        let setup = sandbox::SandboxError::Provision("no toolchain".into());
+        assert_eq!(
+            ApiError::from(&setup).status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+        let bad = sandbox::SandboxError::NoTests;
+        assert_eq!(ApiError::from(&bad).status(), StatusCode::BAD_REQUEST);
+        let reward_setup = RewardError::from(setup);
+        assert_eq!(
+            ApiError::from(reward_setup).status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+        assert_eq!(
+            ApiError::from(RewardError::from(bad)).status(),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            ApiError::from(RewardError::Timeout(5)).status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
 }

@@ -114,10 +114,7 @@ impl Reward for CodeAccuracy {
             limits: sample.limits.unwrap_or_default(),
             compare: Default::default(),
         };
-        let verdict = self
-            .sandbox
-            .judge(&problem)
-            .map_err(|e| RewardError::Input(e.to_string()))?;
+        let verdict = self.sandbox.judge(&problem)?;
         let value = match self.mode {
             CodeMode::Binary => f64::from(u8::from(verdict.passed)),
             CodeMode::Fraction => verdict.pass_rate,

@@ -163,6 +163,30 @@ async fn run_code_speaks_sandboxfusion() {
     assert_eq!(body["status"], "SandboxError");
 }
 
+/// A sandbox that could not be set up is the server's fault: `/run_code` answers 500 with the
+/// cause, not 400 (bad input) nor 503 forever (starting).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sandbox_that_could_not_be_set_up_is_a_server_error() {
+    let state = AppState::new(ServerLimits::default());
+    let config = BusConfig::from_toml(
+        "[[reward]]\nname = \"format\"\nkind = \"format\"\nstyle = \"tag_count\"\n",
+    )
+    .unwrap();
+    state.set_ready(Arc::new(Bus::new(&config, None).unwrap()), None);
+    state.set_sandbox_failed(sandbox::SandboxError::Provision(
+        "guest/build-python.sh failed".into(),
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let router = app(state);
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let (code, body) = post(&url, "/run_code", r#"{"code": "print(1)"}"#).await;
+    assert_eq!(code, 500, "{body}");
+    let message = body["error"].as_str().unwrap();
+    assert!(message.contains("could not be set up"), "{message}");
+    assert!(message.contains("build-python.sh failed"), "{message}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_gets_4xx_and_the_server_stays_up() {
     let limits = ServerLimits {

@@ -39,8 +39,7 @@ impl Sandbox {
             .num_threads(threads)
             .stack_size(WORKER_STACK_BYTES)
             .thread_name(|i| format!("r1-judge-{i}"))
-            .build()
-            .map_err(|e| SandboxError::Engine(format!("thread pool: {e}")))?;
+            .build()?;
         Ok(Sandbox { engine, pool })
     }
 

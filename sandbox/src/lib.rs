@@ -25,7 +25,7 @@ pub mod runtime;
 mod verdict;
 
 pub use engine::EngineOptions;
-pub use error::{ErrorKind, SandboxError};
+pub use error::{Cause, SandboxError};
 pub use judge::{ProgramRun, Sandbox};
 pub use problem::{CallCase, Compare, Limits, Problem, StdioCase, Tests};
 pub use verdict::{CaseResult, Status, Verdict};

@@ -151,7 +151,10 @@ pub fn interpreter() -> Result<Interpreter, SandboxError> {
         .arg(root.join("work"))
         .arg(&stack)
         .status()
-        .map_err(|e| SandboxError::Provision(format!("cannot run bash: {e}")))?;
+        .map_err(|source| SandboxError::Spawn {
+            what: "bash",
+            source,
+        })?;
     if !status.success() {
         return Err(SandboxError::Provision(format!(
             "guest/build-python.sh failed ({status}); see the messages above"
@@ -199,7 +202,10 @@ pub fn snapshot(interp: &Interpreter) -> Result<(PathBuf, String), SandboxError>
     let snapshot = std::thread::Builder::new()
         .stack_size(256 << 20)
         .spawn(move || wizen(&wasm, &stdlib, &harness_dir))
-        .map_err(|e| SandboxError::Provision(format!("cannot spawn the snapshot thread: {e}")))?
+        .map_err(|source| SandboxError::Spawn {
+            what: "the snapshot thread",
+            source,
+        })?
         .join()
         .map_err(|_| SandboxError::Provision("the snapshot thread panicked".into()))??;
     write_atomic(&path, &snapshot)?;
@@ -241,7 +247,7 @@ fn wizen(wasm: &[u8], stdlib: &Path, harness_dir: &Path) -> Result<Vec<u8>, Sand
     instance
         .get_typed_func::<(), ()>(&mut store, "r1_init")
         .and_then(|f| f.call(&mut store, ()))
-        .map_err(|e| SandboxError::Provision(format!("r1_init failed in the guest: {e:#}")))?;
+        .map_err(|e| SandboxError::GuestInit(e.into()))?;
     let mut state = wasmtime_wizer::WasmtimeWizer {
         store: &mut store,
         instance,

@@ -88,6 +88,7 @@ async fn main() -> Result<()> {
             Ok(sandbox) => Some(sandbox),
             Err(err) if !needs_sandbox => {
                 tracing::warn!(error = %err, "no sandbox: /run_code is unavailable");
+                starting.set_sandbox_failed(err);
                 None
             }
             Err(err) => return Err(err).context("the code reward needs the sandbox"),
