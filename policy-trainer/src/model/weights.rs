@@ -108,7 +108,7 @@ pub fn fill_vars(
     let vars = VarMap::new();
     Decoder::new(config, &vars, dtype, device)?;
     {
-        let data = vars.data().lock().expect("var map lock");
+        let data = vars.data().lock().unwrap_or_else(|e| e.into_inner());
         for (name, var) in data.iter() {
             let tensor = tensors
                 .get(name)
@@ -168,7 +168,7 @@ pub fn save_hf(
             .as_bytes(),
     )?;
     let tensors: HashMap<String, Tensor> = {
-        let data = vars.data().lock().expect("var map lock");
+        let data = vars.data().lock().unwrap_or_else(|e| e.into_inner());
         data.iter()
             .map(|(name, var)| {
                 Ok((

@@ -1,7 +1,6 @@
 //! What a running job tells its caller: events, rendered by whoever runs it (the binary draws a
 //! progress bar and prints lines; tests log them; a library user may ignore them).
 
-use crate::pipeline::recipe::StageReport;
 use crate::train::grpo::GrpoSummary;
 use crate::train::run_dir::Phase;
 use crate::train::sft::SftSummary;
@@ -46,7 +45,8 @@ pub enum Event<'a> {
         count: usize,
         name: &'a str,
     },
-    StageFinished(&'a StageReport),
+    /// A recipe stage completed: its row of the recipe's table.
+    StageFinished(&'a str),
     /// Anything else worth a line (sampling counts, an evaluation table).
     Note(&'a str),
 }
@@ -149,11 +149,7 @@ impl fmt::Display for Event<'_> {
             Event::StageSkipped { index, count, name } => {
                 write!(f, "== stage {index}/{count}: {name} — complete, skipped")
             }
-            Event::StageFinished(report) => write!(
-                f,
-                "{}",
-                crate::pipeline::recipe::table(std::slice::from_ref(*report)).trim_end()
-            ),
+            Event::StageFinished(row) => write!(f, "{}", row.trim_end()),
             Event::Note(text) => write!(f, "{}", text.trim_end()),
         }
     }

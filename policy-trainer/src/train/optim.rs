@@ -134,7 +134,7 @@ impl AdamW {
         let mut named: Vec<(String, Var)> = vars
             .data()
             .lock()
-            .expect("var map lock")
+            .unwrap_or_else(|e| e.into_inner())
             .iter()
             .map(|(n, v)| (n.clone(), v.clone()))
             .collect();

@@ -51,7 +51,8 @@ pub fn run(config: &RecipeConfig, progress: &dyn Progress) -> Result<Vec<StageRe
                     from: stage.from(),
                 });
                 let report = run_stage(config, stage, &dir, resolved, progress)?;
-                progress.event(&Event::StageFinished(&report));
+                let row = table(std::slice::from_ref(&report));
+                progress.event(&Event::StageFinished(&row));
                 report
             }
         };

@@ -6,7 +6,6 @@ use crate::error::TrainError;
 use crate::model::generate::{Completion, SamplingConfig};
 use crate::train::data::Example;
 use crate::train::grpo::config::GrpoConfig;
-use crate::train::grpo::record::TaskTally;
 use crate::train::policy::Policy;
 use crate::train::reward::Rewarder;
 use crate::train::rollout::{rollouts, Rollouts};
@@ -146,5 +145,35 @@ impl Collect<'_> {
             stop_sequences: self.stop_sequences.to_vec(),
             ..SamplingConfig::default()
         }
+    }
+}
+
+/// One task's share of a step's rollouts: how a task that stops improving can be seen losing
+/// its place in the batch (its groups all-equal, so dynamic sampling drops them).
+#[derive(Default)]
+pub struct TaskTally {
+    reward_sum: f64,
+    samples: usize,
+    groups: usize,
+    flat: usize,
+    kept: usize,
+}
+
+impl TaskTally {
+    pub fn add(&mut self, rewards: &[f64], varied: bool, kept: bool) {
+        self.reward_sum += rewards.iter().sum::<f64>();
+        self.samples += rewards.len();
+        self.groups += 1;
+        self.flat += usize::from(!varied);
+        self.kept += usize::from(kept);
+    }
+
+    /// `task/<task>/reward` (mean total), `/flat_groups` (share of groups with equal rewards)
+    /// and `/kept_groups` (groups trained on).
+    pub fn record(&self, task: &str, record: &mut serde_json::Value) {
+        let key = |what: &str| format!("task/{task}/{what}");
+        record[key("reward")] = (self.reward_sum / self.samples.max(1) as f64).into();
+        record[key("flat_groups")] = (self.flat as f64 / self.groups.max(1) as f64).into();
+        record[key("kept_groups")] = self.kept.into();
     }
 }

@@ -25,7 +25,7 @@ use collect::Collect;
 use record::{mean_reward, step_record, HeldOutRewards};
 use reference::Reference;
 use std::time::Instant;
-use update::{UpdateStats, Updater};
+use update::Updater;
 
 /// What a GRPO run reports.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,16 +77,7 @@ pub fn train(
     for step in session.start.step..grpo.steps {
         let started = Instant::now();
         let collected = collect.step(policy, step)?;
-        let update = if collected.kept.is_empty() {
-            UpdateStats {
-                lr: grpo
-                    .optimizer
-                    .learning_rate(optimizer.steps, grpo.steps * grpo.mu),
-                ..UpdateStats::default()
-            }
-        } else {
-            updater.update(&mut optimizer, &collected.kept)?
-        };
+        let update = updater.update(&mut optimizer, &collected.kept)?;
         let done = step + 1;
         reference.reset_if_due(policy, done, grpo.ref_reset_every)?;
         let evaluated = if grpo.eval_every > 0 && done % grpo.eval_every == 0 {
