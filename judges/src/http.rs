@@ -4,7 +4,7 @@
 use crate::bus::{Bus, Outcome, Rewarded};
 use crate::error::{ErrorKind, RewardError};
 use crate::reward::Sample;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -14,7 +14,12 @@ use prometheus::{
 };
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
+use std::any::Any;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
 use std::time::Instant;
 use tokio::sync::Semaphore;
 
@@ -209,6 +214,30 @@ impl From<RewardError> for ApiError {
     }
 }
 
+impl ApiError {
+    /// A blocking task that did not finish: a panic is the server's fault (500), its message
+    /// logged; so is a cancellation (the runtime is shutting down).
+    fn from_join(err: tokio::task::JoinError, what: &str) -> ApiError {
+        if err.is_panic() {
+            let cause = panic_message(err.into_panic().as_ref());
+            tracing::error!(panic = %cause, "{what} panicked");
+            ApiError::Internal(format!("{what} panicked"))
+        } else {
+            tracing::error!("{what} was cancelled");
+            ApiError::Internal(format!("{what} was cancelled"))
+        }
+    }
+}
+
+/// The text of a panic payload (`panic!` gives a `&str` or a `String`).
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-text panic payload".to_owned())
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (self.status(), Json(json!({"error": self.message()}))).into_response()
@@ -225,7 +254,52 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
         .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            catch_panics,
+        ))
         .with_state(state)
+}
+
+/// Any handler that panics is answered 500 (not a dropped connection), counted, and the panic
+/// logged.
+async fn catch_panics(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let path = request.uri().path().to_owned();
+    match CatchUnwind(Box::pin(next.run(request))).await {
+        Ok(response) => response,
+        Err(payload) => {
+            let cause = panic_message(payload.as_ref());
+            tracing::error!(path, status = 500, panic = %cause, "a handler panicked");
+            // The endpoint label the handlers use: `/v1/reward` → `v1_reward`.
+            let endpoint = path.trim_start_matches('/').replace('/', "_");
+            state
+                .metrics
+                .requests
+                .with_label_values(&[endpoint.as_str(), "500"])
+                .inc();
+            ApiError::Internal("the request handler panicked".into()).into_response()
+        }
+    }
+}
+
+/// A future that turns a panic while polling its inner future into an `Err` with the payload.
+struct CatchUnwind<F>(Pin<Box<F>>);
+
+impl<F: Future> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, Box<dyn Any + Send>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = self.0.as_mut();
+        match std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Err(payload) => Poll::Ready(Err(payload)),
+        }
+    }
 }
 
 /// Parse a JSON body ourselves so every malformed body gets the same clear 400.
@@ -511,7 +585,7 @@ async fn run_code(
             sandbox.run_program(&request.code, &request.stdin, &limits)
         })
         .await
-        .map_err(|_| ApiError::BadRequest("the run panicked".into()))?;
+        .map_err(|err| ApiError::from_join(err, "the run"))?;
         let (run_status, return_code) = match run.status {
             sandbox::Status::Pass => ("Finished", 0),
             sandbox::Status::TimeLimit => ("TimeLimitExceeded", -1),
@@ -594,5 +668,47 @@ mod tests {
             ApiError::from(RewardError::Timeout(5)).status(),
             StatusCode::INTERNAL_SERVER_ERROR
         );
+    }
+
+    #[tokio::test]
+    async fn a_panicked_blocking_task_is_500_not_400() {
+        let joined = tokio::task::spawn_blocking(|| panic!("guest bookkeeping broke"))
+            .await
+            .unwrap_err();
+        let err = ApiError::from_join(joined, "the run");
+        assert_eq!(err.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(err.message(), "the run panicked");
+    }
+
+    /// The same layer `app` uses, on a router with a handler that panics: 500 with a JSON body,
+    /// and the server keeps answering.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panicking_handler_is_answered_500() {
+        async fn boom() -> &'static str {
+            panic!("handler bug")
+        }
+        let state = AppState::new(ServerLimits::default());
+        let router = Router::new()
+            .route("/boom", get(boom))
+            .route("/fine", get(|| async { "fine" }))
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                catch_panics,
+            ));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        let response = reqwest::get(format!("{url}/boom")).await.unwrap();
+        assert_eq!(response.status().as_u16(), 500);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"], "the request handler panicked");
+        let fine = reqwest::get(format!("{url}/fine")).await.unwrap();
+        assert_eq!(fine.status().as_u16(), 200);
+        let panics = state
+            .metrics
+            .requests
+            .with_label_values(&["boom", "500"])
+            .get();
+        assert_eq!(panics, 1);
     }
 }
