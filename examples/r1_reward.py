@@ -17,6 +17,11 @@ verl (custom reward function)::
 
   The server URL comes from R1_REWARD_URL (default http://127.0.0.1:5000).
 
+A failed reward is never a zero. When a reward that applies to a sample errors, panics or times
+out, the server's `total` for that sample is null and `failed` names the components: the TRL
+functions return None for it (TRL leaves None out), verl's functions raise RewardFailedError (verl
+needs a number), and OpenRLHF's `/get_reward` answers null for it.
+
 OpenRLHF needs no code: `--remote_rm_url http://127.0.0.1:5000/get_reward` (≤ 0.9) or
 `--reward.remote_url http://127.0.0.1:5000/get_reward` (newer), with `--label_key answer`.
 """
@@ -35,6 +40,10 @@ class RewardServerError(RuntimeError):
     """The server refused the request or could not be reached."""
 
 
+class RewardFailedError(RewardServerError):
+    """A reward that applies to the sample failed (error, panic, timeout): it has no score."""
+
+
 class R1RewardClient:
     """POSTs batches to `/v1/reward`; retries connection errors, 429 and 503 (starting)."""
 
@@ -45,7 +54,8 @@ class R1RewardClient:
 
     def reward(self, items):
         """items: dicts with prompt, completion, task, answer, tests, limits, language.
-        Returns one {"total", "components": [{"name", "outcome", "value", "reason", ...}]} per item."""
+        Returns one {"total", "failed", "components": [{"name", "outcome", "value", "reason", ...}]}
+        per item; "total" is None when "failed" names a component that failed or timed out."""
         if not items:
             return []
         body = json.dumps({"items": items}).encode("utf-8")
@@ -152,7 +162,8 @@ def make_trl_reward_funcs(url=None, components=None, answer_column="solution", t
 
 
 def trl_reward(prompts=None, completions=None, **kwargs):
-    """One TRL reward function: the bus's weighted total (R1's plain sum with the default config)."""
+    """One TRL reward function: the bus's weighted total (R1's plain sum with the default config);
+    None for a sample whose reward failed."""
     items = _items_for_trl(prompts, completions, kwargs, "solution", "tests", "task", "language")
     return [result["total"] for result in R1RewardClient().reward(items)]
 
@@ -182,6 +193,10 @@ def _item_for_verl(data_source, solution_str, ground_truth, extra_info):
 
 
 def _verl_result(result):
+    if result["total"] is None:
+        raise RewardFailedError(f"rewards failed for this sample: {', '.join(result['failed'])}: "
+                                + "; ".join(f"{c['name']}: {c['reason']}" for c in result["components"]
+                                            if c["name"] in result["failed"]))
     # The same keys for every sample, so verl's per-key lists stay aligned.
     out = {"score": result["total"]}
     for component in result["components"]:

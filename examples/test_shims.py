@@ -86,15 +86,33 @@ def openrlhf(url):
     check(answer["scores"] == [1.0, 0.0], f"openrlhf scores: {answer}")
     check(answer["extra_logs"]["accuracy"] == [1.0, 0.0], f"openrlhf logs: {answer}")
     empty = post({"query": [], "prompts": [], "labels": []})
-    check(empty == {"rewards": [], "scores": [], "extra_logs": {"accuracy": [], "code": [], "format": [],
-                                                               "language": []}}, f"empty batch: {empty}")
+    check(empty == {"rewards": [], "scores": [], "failed": [],
+                    "extra_logs": {"accuracy": [], "code": [], "format": [], "language": []}}, f"empty batch: {empty}")
+    check(answer["failed"] == [[], []], f"openrlhf failed: {answer}")
+
+
+def failures():
+    """A sample whose reward failed has no score: None for TRL, an exception for verl."""
+    failed = {"total": None, "failed": ["code"],
+              "components": [{"name": "code", "outcome": "timed_out", "value": None, "reason": "no result within 10 ms"},
+                             {"name": "format", "outcome": "scored", "value": 1.0, "reason": "ok"}]}
+    try:
+        r1_reward._verl_result(failed)
+    except r1_reward.RewardFailedError as error:
+        check("code" in str(error) and "10 ms" in str(error), f"verl failure message: {error}")
+    else:
+        raise AssertionError("verl must not score a failed sample")
+    fine = dict(failed, total=1.0, failed=[])
+    fine["components"] = [dict(c, outcome="scored", value=1.0) for c in failed["components"]]
+    check(r1_reward._verl_result(fine)["score"] == 1.0, "verl scores a complete sample")
 
 
 def main():
     url = sys.argv[1] if len(sys.argv) > 1 else r1_reward.DEFAULT_URL
     os.environ["R1_REWARD_URL"] = url
     r1_reward.DEFAULT_URL = url
-    for name, run in [("trl", lambda: trl(url)), ("verl", verl), ("openrlhf", lambda: openrlhf(url))]:
+    for name, run in [("trl", lambda: trl(url)), ("verl", verl), ("openrlhf", lambda: openrlhf(url)),
+                      ("failures", failures)]:
         run()
         print(f"{name}: ok")
 

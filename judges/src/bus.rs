@@ -1,14 +1,25 @@
 //! The bus: every configured reward on every sample, concurrently, with weights, routing by task,
 //! per-reward timeouts and a content-hash cache.
+//!
+//! # The failed-reward rule
+//!
+//! A reward that applies to a sample but yields no value — it returned an error, panicked or
+//! passed its timeout — makes the sample **failed**: its component says `failed` or `timed_out`
+//! (with the reason), [`Rewarded::failed`] names it, [`Rewarded::reward`] is `None`, and on the
+//! wire the sample's `total` is `null` beside `"failed": [names]`. A failure is never scored as
+//! zero: "the reward said 0" and "the reward said nothing" stay apart, and the caller decides
+//! what a sample without a reward is worth (drop it, retry it). A reward that does not apply
+//! (`skipped`) is not a failure: the total simply leaves it out.
 
 use crate::config::{BusConfig, RewardKind};
-use crate::error::RewardError;
+use crate::error::{panic_message, RewardError};
 use crate::generative::{GenerativeJudge, OpenAiChat};
 use crate::reward::{
     CodeAccuracy, FormatReward, LanguageReward, MathAccuracy, OverlongPenalty, Reward, Sample,
     Score,
 };
-use serde::Serialize;
+use serde::ser::SerializeStruct;
+use serde::{Serialize, Serializer};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -25,6 +36,13 @@ pub enum Outcome {
     Failed,
 }
 
+impl Outcome {
+    /// The reward applied but gave no value (failed or timed out): the sample has no total.
+    pub fn is_failure(self) -> bool {
+        matches!(self, Outcome::TimedOut | Outcome::Failed)
+    }
+}
+
 /// One named part of a sample's reward.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Component {
@@ -38,11 +56,47 @@ pub struct Component {
     pub millis: f64,
 }
 
-/// A sample's total (weighted sum of the scored components) and its breakdown.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A sample's total and its breakdown.
+///
+/// Serialized as `{"total": number | null, "failed": [names], "components": [...]}`: `total`
+/// is `null` exactly when `failed` is not empty (see the [module's rule](self)).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Rewarded {
+    /// The weighted sum of the scored components. Partial when a component failed: read
+    /// [`Rewarded::reward`] (or check [`Rewarded::failed`]) before using it as the sample's reward.
     pub total: f64,
     pub components: Vec<Component>,
+}
+
+impl Rewarded {
+    /// The sample's reward: the total, or `None` when an applicable reward failed or timed out.
+    pub fn reward(&self) -> Option<f64> {
+        self.is_complete().then_some(self.total)
+    }
+
+    /// Names of the components that failed or timed out (empty when the total is complete).
+    pub fn failed(&self) -> Vec<&str> {
+        self.components
+            .iter()
+            .filter(|c| c.outcome.is_failure())
+            .map(|c| c.name.as_str())
+            .collect()
+    }
+
+    /// No applicable reward failed or timed out.
+    pub fn is_complete(&self) -> bool {
+        !self.components.iter().any(|c| c.outcome.is_failure())
+    }
+}
+
+impl Serialize for Rewarded {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut out = serializer.serialize_struct("Rewarded", 3)?;
+        out.serialize_field("total", &self.reward())?;
+        out.serialize_field("failed", &self.failed())?;
+        out.serialize_field("components", &self.components)?;
+        out.end()
+    }
 }
 
 struct Entry {
@@ -58,6 +112,11 @@ struct Entry {
 type Cache = Mutex<HashMap<[u8; 32], Option<Score>>>;
 
 /// The reward bus. Share it behind an `Arc`; all methods take `&self`.
+///
+/// Failed rewards follow one rule, applied here and nowhere else: a reward that applies to a
+/// sample and errors, panics or times out leaves the sample without a total
+/// ([`Rewarded::reward`] is `None`, the JSON `total` is `null`, `failed` names the components);
+/// it is never counted as zero. See the [module documentation](self).
 pub struct Bus {
     entries: Vec<Entry>,
     cache: Arc<Cache>,
@@ -161,6 +220,7 @@ impl Bus {
     pub async fn reward(&self, sample: &Sample) -> Rewarded {
         let sample = Arc::new(sample.clone());
         let mut tasks = tokio::task::JoinSet::new();
+        let mut task_index = HashMap::new();
         for (index, entry) in self.entries.iter().enumerate() {
             if !applies(&entry.tasks, &sample) {
                 continue;
@@ -172,13 +232,14 @@ impl Bus {
             let key = cached.then(|| cache_key(&entry.identity, &sample));
             let capacity = self.cache_entries;
             let timeout = Duration::from_millis(entry.timeout_ms);
-            tasks.spawn(async move {
+            let name = entry.name.clone();
+            let handle = tasks.spawn(async move {
                 let hit = key.and_then(|k| cache.lock().ok().and_then(|c| c.get(&k).cloned()));
                 if let Some(hit) = hit {
                     return (index, Ok(hit), 0.0);
                 }
                 let started = std::time::Instant::now();
-                let result = run_one(reward, sample, timeout).await;
+                let result = run_one(&name, reward, sample, timeout).await;
                 let millis = started.elapsed().as_secs_f64() * 1e3;
                 if let (Some(key), Ok(score)) = (key, &result) {
                     if let Ok(mut cache) = cache.lock() {
@@ -190,11 +251,23 @@ impl Bus {
                 }
                 (index, result, millis)
             });
+            task_index.insert(handle.id(), index);
         }
         let mut results: HashMap<usize, (Result<Option<Score>, RewardError>, f64)> = HashMap::new();
-        while let Some(joined) = tasks.join_next().await {
-            if let Ok((index, result, millis)) = joined {
-                results.insert(index, (result, millis));
+        while let Some(joined) = tasks.join_next_with_id().await {
+            match joined {
+                Ok((_, (index, result, millis))) => {
+                    results.insert(index, (result, millis));
+                }
+                // A reward that panicked on the async runtime (not the blocking pool).
+                Err(err) => {
+                    if let Some(&index) = task_index.get(&err.id()) {
+                        if err.is_panic() {
+                            log_panic(&self.entries[index].name, err.into_panic().as_ref());
+                        }
+                        results.insert(index, (Err(RewardError::Panicked), 0.0));
+                    }
+                }
             }
         }
         let mut total = 0.0;
@@ -211,7 +284,7 @@ impl Bus {
                     None if !applies(&entry.tasks, &sample) => {
                         (Outcome::Skipped, None, "not routed to this task".to_owned())
                     }
-                    None => (Outcome::Failed, None, "the reward task panicked".to_owned()),
+                    None => (Outcome::Failed, None, "the reward task was lost".to_owned()),
                     Some(Ok(None)) => (Outcome::Skipped, None, "does not apply".to_owned()),
                     Some(Ok(Some(score))) => {
                         total += entry.weight * score.value;
@@ -244,18 +317,44 @@ impl Bus {
         }
         let mut out: Vec<Option<Rewarded>> = vec![None; samples.len()];
         while let Some(joined) = tasks.join_next().await {
-            if let Ok((index, rewarded)) = joined {
-                out[index] = Some(rewarded);
+            match joined {
+                Ok((index, rewarded)) => out[index] = Some(rewarded),
+                Err(err) if err.is_panic() => log_panic("the bus", err.into_panic().as_ref()),
+                Err(_) => {}
             }
         }
         out.into_iter()
-            .map(|r| {
-                r.unwrap_or(Rewarded {
-                    total: 0.0,
-                    components: Vec::new(),
-                })
-            })
+            .zip(samples)
+            .map(|(rewarded, sample)| rewarded.unwrap_or_else(|| self.all_failed(sample)))
             .collect()
+    }
+
+    /// A sample whose whole reward task was lost (a panic in the bus itself): every applicable
+    /// reward failed, so the sample has no total.
+    fn all_failed(&self, sample: &Sample) -> Rewarded {
+        let components = self
+            .entries
+            .iter()
+            .map(|entry| {
+                let (outcome, reason) = if applies(&entry.tasks, sample) {
+                    (Outcome::Failed, "the sample's reward task panicked")
+                } else {
+                    (Outcome::Skipped, "not routed to this task")
+                };
+                Component {
+                    name: entry.name.clone(),
+                    weight: entry.weight,
+                    outcome,
+                    value: None,
+                    reason: reason.to_owned(),
+                    millis: 0.0,
+                }
+            })
+            .collect();
+        Rewarded {
+            total: 0.0,
+            components,
+        }
     }
 }
 
@@ -268,6 +367,7 @@ fn applies(tasks: &[String], sample: &Sample) -> bool {
 }
 
 async fn run_one(
+    name: &str,
     reward: Arc<dyn Reward>,
     sample: Arc<Sample>,
     timeout: Duration,
@@ -280,7 +380,12 @@ async fn run_one(
         let work = tokio::task::spawn_blocking(move || handle.block_on(reward.score(&sample)));
         match tokio::time::timeout(timeout, work).await {
             Ok(Ok(result)) => result,
-            Ok(Err(_)) => Err(RewardError::Panicked),
+            Ok(Err(err)) => {
+                if err.is_panic() {
+                    log_panic(name, err.into_panic().as_ref());
+                }
+                Err(RewardError::Panicked)
+            }
             Err(_) => Err(RewardError::Timeout(millis)),
         }
     } else {
@@ -288,6 +393,12 @@ async fn run_one(
             .await
             .unwrap_or(Err(RewardError::Timeout(millis)))
     }
+}
+
+/// A panic is a bug: its message goes to the log (the breakdown only says `failed`).
+fn log_panic(reward: &str, payload: &(dyn std::any::Any + Send)) {
+    let cause = panic_message(payload);
+    tracing::error!(reward, panic = %cause, "a reward panicked");
 }
 
 /// Same reward configuration + same sample content → same key.

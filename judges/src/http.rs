@@ -2,7 +2,7 @@
 //! SandboxFusion-compatible `/run_code`, `/health`, `/metrics` and `/openapi.json`.
 
 use crate::bus::{Bus, Outcome, Rewarded};
-use crate::error::{ErrorKind, RewardError};
+use crate::error::{panic_message, ErrorKind, RewardError};
 use crate::reward::Sample;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, StatusCode};
@@ -227,15 +227,6 @@ impl ApiError {
             ApiError::Internal(format!("{what} was cancelled"))
         }
     }
-}
-
-/// The text of a panic payload (`panic!` gives a `&str` or a `String`).
-fn panic_message(payload: &(dyn Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a non-text panic payload".to_owned())
 }
 
 impl IntoResponse for ApiError {
@@ -470,37 +461,40 @@ async fn get_reward(
         }
         let results = bus.reward_batch(&samples).await;
         state.metrics.observe(&results);
-        let rewards: Vec<f64> = results.iter().map(|r| r.total).collect();
+        // A sample with a failed reward has no reward: null, never a silent 0 (the bus's rule).
+        let rewards: Vec<Option<f64>> = results.iter().map(Rewarded::reward).collect();
         // `scores` drive OpenRLHF's dynamic filtering and should be in [0, 1]: correctness.
-        let scores: Vec<f64> = results
+        let scores: Vec<Option<f64>> = results
             .iter()
             .map(|r| {
-                r.components
-                    .iter()
-                    .find(|c| {
-                        matches!(c.name.as_str(), "accuracy" | "code")
-                            && c.outcome == Outcome::Scored
-                    })
-                    .and_then(|c| c.value)
-                    .unwrap_or(0.0)
-            })
-            .collect();
-        let mut extra_logs = Map::new();
-        for name in bus.reward_names() {
-            let values: Vec<f64> = results
-                .iter()
-                .map(|r| {
+                r.is_complete().then(|| {
                     r.components
                         .iter()
-                        .find(|c| c.name == name)
+                        .find(|c| {
+                            matches!(c.name.as_str(), "accuracy" | "code")
+                                && c.outcome == Outcome::Scored
+                        })
                         .and_then(|c| c.value)
                         .unwrap_or(0.0)
+                })
+            })
+            .collect();
+        let failed: Vec<Vec<&str>> = results.iter().map(Rewarded::failed).collect();
+        let mut extra_logs = Map::new();
+        for name in bus.reward_names() {
+            // Logged per component: skipped counts as 0, failed is null.
+            let values: Vec<Option<f64>> = results
+                .iter()
+                .map(|r| match r.components.iter().find(|c| c.name == name) {
+                    Some(c) if c.outcome.is_failure() => None,
+                    Some(c) => Some(c.value.unwrap_or(0.0)),
+                    None => Some(0.0),
                 })
                 .collect();
             extra_logs.insert(name.to_owned(), json!(values));
         }
         Ok(Json(
-            json!({"rewards": rewards, "scores": scores, "extra_logs": extra_logs}),
+            json!({"rewards": rewards, "scores": scores, "extra_logs": extra_logs, "failed": failed}),
         ))
     };
     timed(&state, "get_reward", work).await

@@ -204,3 +204,93 @@ fn bad_configurations_are_rejected_with_a_reason() {
     let code_only = BusConfig::from_toml("[[reward]]\nname = \"c\"\nkind = \"code\"\n").unwrap();
     assert!(Bus::new(&code_only, None).is_err());
 }
+
+/// A reward that misbehaves in one way.
+#[derive(Clone, Copy, Debug)]
+enum Broken {
+    Errors,
+    /// Panics on the async runtime.
+    PanicsAsync,
+    /// Panics on the blocking pool.
+    PanicsBlocking,
+    TimesOut,
+}
+
+#[async_trait]
+impl Reward for Broken {
+    fn cpu_bound(&self) -> bool {
+        matches!(self, Broken::PanicsBlocking)
+    }
+
+    async fn score(&self, _: &Sample) -> Result<Option<Score>, RewardError> {
+        match self {
+            Broken::Errors => Err(RewardError::Upstream("the judge said nothing".into())),
+            Broken::PanicsAsync | Broken::PanicsBlocking => panic!("reward bug"),
+            Broken::TimesOut => {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                Ok(Some(Score::new(1.0, "too late")))
+            }
+        }
+    }
+}
+
+/// The bus's failed-reward rule: a reward that errors, panics (on either pool) or times out
+/// leaves the sample without a total — `reward()` is `None`, `failed` names it, the JSON total
+/// is `null` — never a silent 0; a skipped reward is not a failure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_reward_leaves_the_sample_without_a_total() {
+    let general = Sample {
+        completion: "words".into(),
+        task: Some("general".into()),
+        ..Default::default()
+    };
+    for broken in [
+        Broken::Errors,
+        Broken::PanicsAsync,
+        Broken::PanicsBlocking,
+        Broken::TimesOut,
+    ] {
+        let mut bus = Bus::new(
+            &BusConfig {
+                cache_entries: 0,
+                reward: Vec::new(),
+            },
+            None,
+        )
+        .unwrap();
+        bus.add("constant", 1.0, &[], 1_000, Arc::new(Constant))
+            .unwrap();
+        bus.add("broken", 1.0, &["general"], 200, Arc::new(broken))
+            .unwrap();
+        let bus = Arc::new(bus);
+        let results = bus
+            .reward_batch(&[
+                general.clone(),
+                Sample {
+                    task: Some("math".into()),
+                    ..general.clone()
+                },
+            ])
+            .await;
+        let failed = &results[0];
+        let expected = if matches!(broken, Broken::TimesOut) {
+            Outcome::TimedOut
+        } else {
+            Outcome::Failed
+        };
+        assert_eq!(component(failed, "broken").outcome, expected, "{broken:?}");
+        assert_eq!(component(failed, "broken").value, None);
+        assert_eq!(failed.failed(), vec!["broken"], "{broken:?}");
+        assert_eq!(failed.reward(), None, "{broken:?}: no total, not a zero");
+        let wire = serde_json::to_value(failed).unwrap();
+        assert_eq!(wire["total"], serde_json::Value::Null, "{wire}");
+        assert_eq!(wire["failed"], json!(["broken"]));
+        // The same reward not routed to the sample: skipped, and the total is complete.
+        let skipped = &results[1];
+        assert_eq!(component(skipped, "broken").outcome, Outcome::Skipped);
+        assert_eq!(skipped.reward(), Some(0.5), "{broken:?}");
+        let wire = serde_json::to_value(skipped).unwrap();
+        assert_eq!(wire["total"], 0.5);
+        assert_eq!(wire["failed"], json!([]));
+    }
+}

@@ -77,6 +77,7 @@ async fn openrlhf_protocol() {
     assert_eq!(code, 200);
     assert_eq!(body["rewards"], json!([]));
     assert_eq!(body["scores"], json!([]));
+    assert_eq!(body["failed"], json!([]));
 
     let prompt = "<|im_start|>user\nWhat is one plus one?<|im_end|>\n<|im_start|>assistant\n";
     let good = format!("{prompt}<think>We add one and one to get two.</think><answer>\\boxed{{2}}</answer><|im_end|>");
@@ -93,6 +94,7 @@ async fn openrlhf_protocol() {
     assert_eq!(body["scores"], json!([1.0, 0.0, 1.0]));
     assert_eq!(body["extra_logs"]["accuracy"], json!([1.0, 0.0, 0.0]));
     assert_eq!(body["extra_logs"]["format"], json!([1.0, 1.0, 1.0]));
+    assert_eq!(body["failed"], json!([[], [], []]));
 
     let (code, body) = post(
         &url,
@@ -161,6 +163,60 @@ async fn run_code_speaks_sandboxfusion() {
     )
     .await;
     assert_eq!(body["status"], "SandboxError");
+}
+
+struct Panics;
+
+#[async_trait::async_trait]
+impl judges::Reward for Panics {
+    fn cpu_bound(&self) -> bool {
+        false
+    }
+
+    async fn score(
+        &self,
+        sample: &judges::Sample,
+    ) -> Result<Option<judges::Score>, judges::RewardError> {
+        if sample.completion.contains("boom") {
+            panic!("reward bug");
+        }
+        Ok(Some(judges::Score::new(1.0, "fine")))
+    }
+}
+
+/// A failed reward reaches every protocol as "no reward" (null), never as a 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_reward_is_null_on_the_wire_not_zero() {
+    let state = AppState::new(ServerLimits::default());
+    let config = BusConfig::from_toml(
+        "[[reward]]\nname = \"format\"\nkind = \"format\"\nstyle = \"tag_count\"\n",
+    )
+    .unwrap();
+    let mut bus = Bus::new(&config, None).unwrap();
+    bus.add("fragile", 1.0, &[], 1_000, Arc::new(Panics))
+        .unwrap();
+    state.set_ready(Arc::new(bus), None);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let router = app(state);
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    let items = json!({"items": [{"completion": "boom"}, {"completion": "fine"}]});
+    let (code, body) = post(&url, "/v1/reward", items.to_string()).await;
+    assert_eq!(code, 200, "{body}");
+    let results = body["results"].as_array().unwrap();
+    assert_eq!(results[0]["total"], Value::Null, "{body}");
+    assert_eq!(results[0]["failed"], json!(["fragile"]));
+    assert_eq!(results[1]["total"], 1.0, "{body}");
+    assert_eq!(results[1]["failed"], json!([]));
+
+    let query = json!({"query": ["boom", "fine"]});
+    let (code, body) = post(&url, "/get_reward", query.to_string()).await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["rewards"], json!([null, 1.0]), "{body}");
+    assert_eq!(body["scores"], json!([null, 0.0]), "{body}");
+    assert_eq!(body["failed"], json!([["fragile"], []]));
+    assert_eq!(body["extra_logs"]["fragile"], json!([null, 1.0]));
 }
 
 /// A sandbox that could not be set up is the server's fault: `/run_code` answers 500 with the
