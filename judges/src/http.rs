@@ -581,8 +581,8 @@ async fn run_code(
         .await
         .map_err(|err| ApiError::from_join(err, "the run"))?;
         let (run_status, return_code) = match run.status {
-            sandbox::Status::Pass => ("Finished", 0),
-            sandbox::Status::TimeLimit => ("TimeLimitExceeded", -1),
+            sandbox::CaseStatus::Pass => ("Finished", 0),
+            sandbox::CaseStatus::TimeLimit => ("TimeLimitExceeded", -1),
             _ => ("Finished", 1),
         };
         let mut stderr = run.stderr.clone();
@@ -593,7 +593,7 @@ async fn run_code(
             stderr.push_str(detail);
         }
         Ok(Json(json!({
-            "status": if run.status == sandbox::Status::Pass { "Success" } else { "Failed" },
+            "status": if run.status == sandbox::CaseStatus::Pass { "Success" } else { "Failed" },
             "message": "",
             "compile_result": null,
             "run_result": {"status": run_status, "execution_time": run.time_ms / 1e3, "return_code": return_code,

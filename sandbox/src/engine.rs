@@ -3,8 +3,8 @@
 
 use crate::error::SandboxError;
 use crate::problem::Limits;
+use crate::report::CaseStatus;
 use crate::runtime;
-use crate::verdict::Status;
 use serde_json::Value;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -92,12 +92,12 @@ pub(crate) struct Guest {
 /// Why a guest request did not produce a usable response.
 #[derive(Debug, Clone)]
 pub(crate) struct Failure {
-    pub status: Status,
+    pub status: CaseStatus,
     pub detail: String,
 }
 
 impl Failure {
-    pub(crate) fn new(status: Status, detail: impl Into<String>) -> Failure {
+    pub(crate) fn new(status: CaseStatus, detail: impl Into<String>) -> Failure {
         Failure {
             status,
             detail: detail.into(),
@@ -132,11 +132,11 @@ impl Run {
     /// Output over the cap overrides whatever else happened (the guest may have seen EIO).
     pub(crate) fn output_verdict(&self, result: Result<(), Failure>) -> Result<(), Failure> {
         let over_cap = self.stdout.contents().len() > self.stdout_cap;
-        let refused_write = matches!(&result, Err(f) if f.status == Status::RuntimeError
+        let refused_write = matches!(&result, Err(f) if f.status == CaseStatus::RuntimeError
             && f.detail.contains("[Errno 29]"));
         if over_cap || refused_write {
             return Err(Failure::new(
-                Status::OutputLimit,
+                CaseStatus::OutputLimit,
                 format!("output exceeded {} KiB", self.stdout_cap >> 10),
             ));
         }
@@ -171,18 +171,18 @@ impl Run {
     /// Send one JSON request to the harness and read its JSON response.
     pub(crate) fn request(&mut self, request: &Value) -> Result<Reply, Failure> {
         let bytes = serde_json::to_vec(request)
-            .map_err(|e| Failure::new(Status::JudgeError, format!("request encoding: {e}")))?;
+            .map_err(|e| Failure::new(CaseStatus::JudgeError, format!("request encoding: {e}")))?;
         match self.request_bytes(&bytes) {
             Ok(Some(response)) => serde_json::from_slice(&response)
                 .map(Reply::Response)
                 .map_err(|e| {
                     Failure::new(
-                        Status::JudgeError,
+                        CaseStatus::JudgeError,
                         format!("unreadable guest response: {e}"),
                     )
                 }),
             Ok(None) => Err(Failure::new(
-                Status::JudgeError,
+                CaseStatus::JudgeError,
                 format!("the guest harness failed:\n{}", self.stderr_tail()),
             )),
             Err(failure) => match failure {
@@ -195,7 +195,7 @@ impl Run {
     fn request_bytes(&mut self, request: &[u8]) -> Result<Option<Vec<u8>>, Trapped> {
         if self.dead {
             return Err(Trapped::Failed(Failure::new(
-                Status::RuntimeError,
+                CaseStatus::RuntimeError,
                 "the solution's instance already stopped",
             )));
         }
@@ -245,18 +245,21 @@ impl Run {
         let data = self.store.data();
         if data.memory.exceeded {
             return Trapped::Failed(Failure::new(
-                Status::MemoryLimit,
+                CaseStatus::MemoryLimit,
                 format!("memory limit of {} MiB exceeded", data.memory.limit >> 20),
             ));
         }
         if let Some(trap) = err.downcast_ref::<Trap>() {
             match trap {
                 Trap::Interrupt | Trap::OutOfFuel => {
-                    return Trapped::Failed(Failure::new(Status::TimeLimit, "time limit exceeded"))
+                    return Trapped::Failed(Failure::new(
+                        CaseStatus::TimeLimit,
+                        "time limit exceeded",
+                    ))
                 }
                 Trap::StackOverflow => {
                     return Trapped::Failed(Failure::new(
-                        Status::RuntimeError,
+                        CaseStatus::RuntimeError,
                         "stack overflow: recursion too deep for the sandbox",
                     ))
                 }
@@ -266,7 +269,7 @@ impl Run {
         let message = format!("{err:#}");
         if message.contains("beyond capacity") || self.stdout.contents().len() >= self.stdout_cap {
             return Trapped::Failed(Failure::new(
-                Status::OutputLimit,
+                CaseStatus::OutputLimit,
                 format!("output exceeded {} KiB", self.stdout_cap >> 10),
             ));
         }
@@ -275,11 +278,11 @@ impl Run {
         }
         if let Some(trap) = err.downcast_ref::<Trap>() {
             return Trapped::Failed(Failure::new(
-                Status::RuntimeError,
+                CaseStatus::RuntimeError,
                 format!("the interpreter crashed: {trap} (C stack overflow or a fault)"),
             ));
         }
-        Trapped::Failed(Failure::new(Status::RuntimeError, message))
+        Trapped::Failed(Failure::new(CaseStatus::RuntimeError, message))
     }
 }
 
@@ -425,7 +428,7 @@ impl GuestEngine {
             let budget = limits.fuel.unwrap_or(u64::MAX);
             store
                 .set_fuel(budget)
-                .map_err(|e| Failure::new(Status::JudgeError, format!("{e:#}")))?;
+                .map_err(|e| Failure::new(CaseStatus::JudgeError, format!("{e:#}")))?;
             Some(budget)
         } else {
             None
@@ -435,20 +438,23 @@ impl GuestEngine {
             Err(err) => {
                 return Err(if store.data().memory.exceeded {
                     Failure::new(
-                        Status::MemoryLimit,
+                        CaseStatus::MemoryLimit,
                         format!(
                             "memory limit of {} MiB is below the interpreter's baseline",
                             limits.memory_mb
                         ),
                     )
                 } else {
-                    Failure::new(Status::JudgeError, format!("instantiation failed: {err:#}"))
+                    Failure::new(
+                        CaseStatus::JudgeError,
+                        format!("instantiation failed: {err:#}"),
+                    )
                 })
             }
         };
         let memory = instance
             .get_memory(&mut store, "memory")
-            .ok_or_else(|| Failure::new(Status::JudgeError, "the guest exports no memory"))?;
+            .ok_or_else(|| Failure::new(CaseStatus::JudgeError, "the guest exports no memory"))?;
         Ok(Run {
             store,
             instance,
@@ -505,13 +511,13 @@ fn peer_call(mut caller: Caller<'_, Guest>, ptr: i32, len: i32) -> i32 {
             // The check sees the error too (as SolutionRaised), but the host decides.
             data.peer_response = response;
             if data.peer_failure.is_none() {
-                data.peer_failure = Some(Failure::new(Status::RuntimeError, detail));
+                data.peer_failure = Some(Failure::new(CaseStatus::RuntimeError, detail));
             }
             return data.peer_response.len() as i32;
         }
-        Ok(None) => Failure::new(Status::JudgeError, "the solution's harness failed"),
+        Ok(None) => Failure::new(CaseStatus::JudgeError, "the solution's harness failed"),
         Err(Trapped::Exit(code)) => Failure::new(
-            Status::RuntimeError,
+            CaseStatus::RuntimeError,
             format!("the solution exited (status {code}) instead of returning"),
         ),
         Err(Trapped::Failed(failure)) => failure,

@@ -19,13 +19,13 @@ pub mod compare;
 mod engine;
 mod error;
 pub mod extract;
-mod judge;
+mod grade;
 pub mod problem;
+mod report;
 pub mod runtime;
-mod verdict;
 
 pub use engine::EngineOptions;
 pub use error::{Cause, SandboxError};
-pub use judge::{ProgramRun, Sandbox};
+pub use grade::{ProgramRun, Sandbox};
 pub use problem::{CallCase, Compare, Limits, Problem, StdioCase, Tests};
-pub use verdict::{CaseResult, Status, Verdict};
+pub use report::{CaseResult, CaseStatus, TestReport};

@@ -4,18 +4,18 @@
 mod common;
 
 use common::{judge, stdio};
-use sandbox::Status;
+use sandbox::CaseStatus;
 use serde_json::json;
 
 fn add_check() -> serde_json::Value {
     json!("def check(candidate):\n    assert candidate(1, 2) == 3\n    assert candidate(40, 2) == 42\n")
 }
 
-fn assert_kind(code: &str) -> sandbox::Verdict {
+fn assert_kind(code: &str) -> sandbox::TestReport {
     judge(json!({"code": code, "tests": {"kind": "assert", "entry": "add", "script": add_check()}}))
 }
 
-fn call_kind(code: &str) -> sandbox::Verdict {
+fn call_kind(code: &str) -> sandbox::TestReport {
     judge(
         json!({"code": code, "tests": {"kind": "call", "entry": "add",
         "cases": [{"input": [1, 2], "output": 3}, {"input": [40, 2], "output": 42}]}}),
@@ -44,7 +44,7 @@ fn exiting_before_the_tests_fails() {
     }
     // A program that exits before printing has printed nothing.
     let v = stdio("import sys\nsys.exit(0)\nprint(3)", "", "3");
-    assert_eq!(v.verdict, Status::WrongAnswer);
+    assert_eq!(v.verdict, CaseStatus::WrongAnswer);
 }
 
 #[test]
@@ -58,7 +58,7 @@ fn exiting_or_raising_inside_the_candidate_fails() {
         let code = format!("def add(a, b):\n    {body}\n");
         let v = assert_kind(&code);
         assert!(!v.passed, "{body:?}: {v:?}");
-        assert_eq!(v.verdict, Status::RuntimeError, "{body:?}");
+        assert_eq!(v.verdict, CaseStatus::RuntimeError, "{body:?}");
     }
 }
 
@@ -67,7 +67,7 @@ fn printing_expected_looking_output_fails() {
     let v = call_kind(
         "def add(a, b):\n    print(3)\n    print('{\"status\": \"ok\", \"value\": 3}')\n",
     );
-    assert_eq!(v.verdict, Status::WrongAnswer);
+    assert_eq!(v.verdict, CaseStatus::WrongAnswer);
     let v = assert_kind("print('ok')\nprint('{\"status\": \"ok\", \"checked\": true}')\ndef add(a, b):\n    return 0\n");
     assert!(!v.passed);
 }
@@ -139,7 +139,7 @@ fn infinite_loops_hit_the_time_limit_even_when_they_catch_everything() {
             json!({"code": code, "tests": {"kind": "stdio", "cases": [{"stdin": "", "stdout": ""}]},
             "limits": {"time_ms": 300}}),
         );
-        assert_eq!(v.verdict, Status::TimeLimit, "{code}");
+        assert_eq!(v.verdict, CaseStatus::TimeLimit, "{code}");
         assert!(
             v.cases[0].time_ms < 3_000.0,
             "took {} ms",
@@ -147,7 +147,7 @@ fn infinite_loops_hit_the_time_limit_even_when_they_catch_everything() {
         );
     }
     let v = assert_kind("def add(a, b):\n    while True: pass\n");
-    assert_eq!(v.verdict, Status::TimeLimit);
+    assert_eq!(v.verdict, CaseStatus::TimeLimit);
 }
 
 #[test]
@@ -161,7 +161,7 @@ fn memory_bombs_get_a_memory_limit_verdict() {
             json!({"code": code, "tests": {"kind": "stdio", "cases": [{"stdin": "", "stdout": "x"}]},
             "limits": {"memory_mb": 128, "time_ms": 5000}}),
         );
-        assert_eq!(v.verdict, Status::MemoryLimit, "{code}: {v:?}");
+        assert_eq!(v.verdict, CaseStatus::MemoryLimit, "{code}: {v:?}");
     }
 }
 
@@ -169,7 +169,7 @@ fn memory_bombs_get_a_memory_limit_verdict() {
 fn output_floods_are_cut_off() {
     let v = judge(json!({"code": "while True:\n    print('x' * 1000)",
         "tests": {"kind": "stdio", "cases": [{"stdin": "", "stdout": "x"}]}, "limits": {"output_kb": 256}}));
-    assert_eq!(v.verdict, Status::OutputLimit, "{v:?}");
+    assert_eq!(v.verdict, CaseStatus::OutputLimit, "{v:?}");
 }
 
 #[test]
@@ -189,7 +189,7 @@ fn recursion_and_huge_integer_bombs_are_contained() {
         assert!(
             matches!(
                 v.verdict,
-                Status::RuntimeError | Status::TimeLimit | Status::MemoryLimit
+                CaseStatus::RuntimeError | CaseStatus::TimeLimit | CaseStatus::MemoryLimit
             ),
             "{code}: {v:?}"
         );

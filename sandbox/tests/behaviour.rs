@@ -3,7 +3,7 @@
 mod common;
 
 use common::{judge, stdio};
-use sandbox::{EngineOptions, Sandbox, SandboxError, Status};
+use sandbox::{CaseStatus, EngineOptions, Sandbox, SandboxError};
 use serde_json::json;
 
 #[test]
@@ -74,7 +74,7 @@ fn call_results_compare_with_python_semantics() {
         json!({"code": "def f():\n    return [3, 1, 2]\n", "tests": {"kind": "call", "entry": "f",
         "cases": [{"input": [], "output": [1, 2, 3]}]}}),
     );
-    assert_eq!(v.verdict, Status::WrongAnswer);
+    assert_eq!(v.verdict, CaseStatus::WrongAnswer);
     assert!(v.cases[0]
         .detail
         .as_deref()
@@ -98,9 +98,9 @@ fn stdio_is_token_wise_case_sensitive_and_float_tolerant() {
 #[test]
 fn errors_carry_the_traceback_tail_and_compile_errors_are_their_own_verdict() {
     let v = stdio("def f(:\n  pass", "", "");
-    assert_eq!(v.verdict, Status::CompileError);
+    assert_eq!(v.verdict, CaseStatus::CompileError);
     let v = stdio("x = [1]\nprint(x[5])", "", "");
-    assert_eq!(v.verdict, Status::RuntimeError);
+    assert_eq!(v.verdict, CaseStatus::RuntimeError);
     assert!(
         v.cases[0].detail.as_deref().unwrap().contains("IndexError"),
         "{v:?}"
@@ -125,7 +125,7 @@ fn tests_do_not_share_state_and_runs_are_deterministic() {
         .collect();
     let first = judge(json!({"code": code, "tests": {"kind": "stdio", "cases": cases}}));
     let second = judge(json!({"code": code, "tests": {"kind": "stdio", "cases": cases}}));
-    let outputs = |v: &sandbox::Verdict| -> Vec<String> {
+    let outputs = |v: &sandbox::TestReport| -> Vec<String> {
         v.cases.iter().map(|c| c.detail.clone().unwrap()).collect()
     };
     // Every test sees a fresh interpreter: the counter is always 1.
@@ -182,5 +182,5 @@ fn fuel_budgets_give_load_independent_time_limits() {
     let again = sandbox.judge(&p(u64::MAX / 2)).unwrap();
     assert_eq!(again.cases[0].fuel, Some(used), "fuel use is deterministic");
     let poor = sandbox.judge(&p(used / 2)).unwrap();
-    assert_eq!(poor.verdict, Status::TimeLimit);
+    assert_eq!(poor.verdict, CaseStatus::TimeLimit);
 }

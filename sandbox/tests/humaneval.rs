@@ -3,7 +3,7 @@
 mod common;
 
 use flate2::read::GzDecoder;
-use sandbox::{Problem, Status, Verdict};
+use sandbox::{CaseStatus, Problem, TestReport};
 use serde_json::{json, Value};
 use std::io::Read;
 
@@ -30,7 +30,7 @@ fn as_problem(task: &Value, body: &str) -> Problem {
     }))
 }
 
-fn judge_all(problems: &[Problem]) -> Vec<Verdict> {
+fn judge_all(problems: &[Problem]) -> Vec<TestReport> {
     common::sandbox()
         .judge_all(problems)
         .into_iter()
@@ -108,7 +108,7 @@ fn off_by_one_mutants_fail() {
         "only {failed}/{} off-by-one mutants failed",
         problems.len()
     );
-    assert!(verdicts.iter().all(|v| v.verdict != Status::JudgeError));
+    assert!(verdicts.iter().all(|v| v.verdict != CaseStatus::JudgeError));
 }
 
 /// Result off-by-one mutants: the canonical solution, its result nudged by one (number + 1,

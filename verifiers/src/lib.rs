@@ -17,20 +17,21 @@ pub mod math;
 mod verdict;
 
 pub use extract::{Mode, Rule};
-pub use math::{ParseLimits, Policy};
+pub use math::{CompareOptions, ParseLimits};
 pub use verdict::{Status, Verdict};
 
 use extract::{Candidate, ExtractOptions};
-use math::{compare, parse_answer, Expr, Outcome, ParseError, ParseOptions};
+use math::{compare, parse_answer, Comparison, Expr, ParseError, ParseOptions};
 
 /// Largest completion accepted (bytes); longer inputs get `BudgetExceeded`.
 pub const MAX_INPUT_BYTES: usize = 1 << 20;
 
-/// Everything that changes a verdict.
+/// Everything that changes a verdict: how the answer is found (`extract`), how two answers are
+/// compared (`compare`: decimals, variable renaming, set/relation asymmetry) and parse bounds.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Config {
     pub extract: ExtractOptions,
-    pub policy: Policy,
+    pub compare: CompareOptions,
     pub limits: ParseLimits,
 }
 
@@ -135,12 +136,12 @@ impl Gold {
                     continue;
                 }
             };
-            let verdict = match compare(gold, &expr, &config.policy) {
-                Outcome::Equal => Verdict::new(Status::Correct, "equivalent to the gold answer"),
-                Outcome::NotEqual => {
+            let verdict = match compare(gold, &expr, &config.compare) {
+                Comparison::Equal => Verdict::new(Status::Correct, "equivalent to the gold answer"),
+                Comparison::NotEqual => {
                     Verdict::new(Status::Incorrect, "not equivalent to the gold answer")
                 }
-                Outcome::Budget => Verdict::new(
+                Comparison::Budget => Verdict::new(
                     Status::BudgetExceeded,
                     "a value exceeds the evaluation budget",
                 ),

@@ -35,6 +35,8 @@ impl Status {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Verdict {
     pub status: Status,
+    /// `status == Status::Correct`, set by [`Verdict::new`]. Kept as a field because
+    /// policy-trainer reads it and `r1-check`'s JSON has it; prefer `status`.
     pub correct: bool,
     pub reason: String,
     /// The answer text taken from the completion.
@@ -68,9 +70,5 @@ impl Verdict {
         self.rule = Some(c.rule);
         self.pred_canonical = expr.map(Expr::to_string);
         self
-    }
-
-    pub fn is_correct(&self) -> bool {
-        self.correct
     }
 }

@@ -20,14 +20,14 @@ fn config_for(case: &Value) -> Config {
     }
     if let Some(p) = c["precision"].as_u64() {
         if p != 6 {
-            config.policy.float_rounding = Some(p as u32);
+            config.compare.float_rounding = Some(p as u32);
         }
     }
     if c["strict"] == Value::Bool(false) {
-        config.policy.strict_variables = false;
+        config.compare.strict_variables = false;
     }
     if c["allow_set_relation_comp"] == Value::Bool(true) {
-        config.policy.allow_set_relation = true;
+        config.compare.allow_set_relation = true;
     }
     config
 }

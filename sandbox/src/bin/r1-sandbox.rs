@@ -8,7 +8,7 @@
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use sandbox::{EngineOptions, Problem, Sandbox, Verdict};
+use sandbox::{EngineOptions, Problem, Sandbox, TestReport};
 use serde_json::json;
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::time::Instant;
@@ -137,7 +137,7 @@ fn judge(
     );
     let started = Instant::now();
     // Judge in chunks so the bar moves; each chunk runs on all workers.
-    let mut verdicts: Vec<Option<Result<Verdict, String>>> = vec![None; inputs.len()];
+    let mut verdicts: Vec<Option<Result<TestReport, String>>> = vec![None; inputs.len()];
     for chunk in problems.chunks(64) {
         let owned: Vec<Problem> = chunk.iter().map(|(_, p)| (*p).clone()).collect();
         for ((index, _), verdict) in chunk.iter().zip(sandbox.judge_all(&owned)) {

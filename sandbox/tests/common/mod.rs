@@ -1,7 +1,7 @@
 //! One sandbox per test binary (the first use on a machine provisions the runtime).
 #![allow(dead_code)] // each test binary uses a different subset
 
-use sandbox::{EngineOptions, Problem, Sandbox, Verdict};
+use sandbox::{EngineOptions, Problem, Sandbox, TestReport};
 use serde_json::{json, Value};
 use std::sync::OnceLock;
 
@@ -14,12 +14,12 @@ pub fn problem(value: Value) -> Problem {
     serde_json::from_value(value).expect("valid problem")
 }
 
-pub fn judge(value: Value) -> Verdict {
+pub fn judge(value: Value) -> TestReport {
     sandbox().judge(&problem(value)).expect("judgeable")
 }
 
 /// Judge a whole program with one stdin/stdout case.
-pub fn stdio(code: &str, stdin: &str, stdout: &str) -> Verdict {
+pub fn stdio(code: &str, stdin: &str, stdout: &str) -> TestReport {
     judge(
         json!({"code": code, "tests": {"kind": "stdio", "cases": [{"stdin": stdin, "stdout": stdout}]}}),
     )

@@ -13,7 +13,7 @@ use std::cell::Cell;
 
 /// How lenient the comparison is. Defaults are chosen for RL rewards.
 #[derive(Clone, Copy, Debug)]
-pub struct Policy {
+pub struct CompareOptions {
     /// Math-Verify compatibility: when a decimal is involved, round both sides
     /// to this many decimal places instead of the digits-written rule.
     pub float_rounding: Option<u32>,
@@ -29,9 +29,9 @@ pub struct Policy {
     pub limits: EvalLimits,
 }
 
-impl Default for Policy {
+impl Default for CompareOptions {
     fn default() -> Self {
-        Policy {
+        CompareOptions {
             float_rounding: None,
             min_significant: 6,
             strict_variables: true,
@@ -44,27 +44,27 @@ impl Default for Policy {
 const SAMPLE_POINTS: usize = 9;
 const REL_TOL: f64 = 1e-9;
 
-/// Outcome of a comparison.
+/// What a comparison decided.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
+pub enum Comparison {
     Equal,
     NotEqual,
     /// Not decided because a value exceeded the evaluation budget.
     Budget,
 }
 
-pub fn compare(gold: &Expr, pred: &Expr, policy: &Policy) -> Outcome {
+pub fn compare(gold: &Expr, pred: &Expr, options: &CompareOptions) -> Comparison {
     let cmp = Comparer {
-        policy,
+        options,
         budget_hit: Cell::new(false),
     };
     let (g, p) = (canonical(gold, true), canonical(pred, false));
     if cmp.equal(&g, &p) {
-        Outcome::Equal
+        Comparison::Equal
     } else if cmp.budget_hit.get() {
-        Outcome::Budget
+        Comparison::Budget
     } else {
-        Outcome::NotEqual
+        Comparison::NotEqual
     }
 }
 
@@ -227,7 +227,7 @@ fn as_membership(e: &Expr) -> Option<&Expr> {
 }
 
 struct Comparer<'a> {
-    policy: &'a Policy,
+    options: &'a CompareOptions,
     budget_hit: Cell<bool>,
 }
 
@@ -268,7 +268,7 @@ impl Comparer<'_> {
                 self.relation_matches_set(g, &as_interval(s))
             }
             (s, Expr::Relation(..)) if is_inequality(p) && is_set_like(s) => {
-                self.policy.allow_set_relation && self.relation_matches_set(p, s)
+                self.options.allow_set_relation && self.relation_matches_set(p, s)
             }
             (Expr::Percent(a), Expr::Percent(b)) => self.equal(a, b),
             (Expr::Percent(a), q) => self.equal(a, q) || self.scalar_equal(g, q),
@@ -425,7 +425,7 @@ impl Comparer<'_> {
             vars: Default::default(),
             seed: 0,
         };
-        eval::numeric(e, &point, &self.policy.limits)
+        eval::numeric(e, &point, &self.options.limits)
             .ok()
             .filter(|c| c.im.abs() < 1e-12)
             .map(|c| c.re)
@@ -486,7 +486,7 @@ impl Comparer<'_> {
                 return self.equal(&gt[0], &pt[0]) && self.equal(&gt[1], &pt[1])
             }
             ([RelOp::In], _) if is_inequality(p) => {
-                return self.policy.allow_set_relation && self.relation_matches_set(p, &gt[1]);
+                return self.options.allow_set_relation && self.relation_matches_set(p, &gt[1]);
             }
             (_, [RelOp::In]) if is_inequality(g) => return self.relation_matches_set(g, &pt[1]),
             _ => {}
@@ -597,7 +597,7 @@ impl Comparer<'_> {
         let values: Option<Vec<f64>> = terms
             .iter()
             .map(|t| {
-                eval::numeric(t, point, &self.policy.limits)
+                eval::numeric(t, point, &self.options.limits)
                     .ok()
                     .filter(|c| c.im.abs() < 1e-9)
                     .map(|c| c.re)
@@ -696,7 +696,7 @@ impl Comparer<'_> {
         let p = renamed.as_ref();
         let vars = union_symbols(g, p);
         if vars.is_empty() && !has_apply(g) && !has_apply(p) {
-            let limits = &self.policy.limits;
+            let limits = &self.options.limits;
             match (eval::exact(g, limits), eval::exact(p, limits)) {
                 (Ok(Some(a)), Ok(Some(b))) => return a == b || self.decimal_close(g, p, &a, &b),
                 (Err(EvalError::Budget), _) | (_, Err(EvalError::Budget)) => {
@@ -744,7 +744,7 @@ impl Comparer<'_> {
     }
 
     fn num(&self, e: &Expr, point: &Point) -> Result<Complex64, EvalError> {
-        let r = eval::numeric(e, point, &self.policy.limits);
+        let r = eval::numeric(e, point, &self.options.limits);
         if r == Err(EvalError::Budget) {
             self.budget_hit.set(true);
         }
@@ -757,8 +757,8 @@ impl Comparer<'_> {
         let mut valid = 0;
         for point in &points {
             let (Ok(Value::Matrix(a)), Ok(Value::Matrix(b))) = (
-                eval::numeric_value(g, point, &self.policy.limits),
-                eval::numeric_value(p, point, &self.policy.limits),
+                eval::numeric_value(g, point, &self.options.limits),
+                eval::numeric_value(p, point, &self.options.limits),
             ) else {
                 continue;
             };
@@ -779,7 +779,7 @@ impl Comparer<'_> {
 
     /// `f(x)` vs `f(y)` when variables need not match by name.
     fn renamed<'e>(&self, g: &Expr, p: &'e Expr) -> Cow<'e, Expr> {
-        if self.policy.strict_variables {
+        if self.options.strict_variables {
             return Cow::Borrowed(p);
         }
         let (gv, pv) = (g.free_symbols(), p.free_symbols());
@@ -797,11 +797,11 @@ impl Comparer<'_> {
         self.numbers_close(g, p, Complex64::new(x, 0.0), Complex64::new(y, 0.0))
             && (decimal_of(g).is_some()
                 || decimal_of(p).is_some()
-                || self.policy.float_rounding.is_some())
+                || self.options.float_rounding.is_some())
     }
 
     fn numbers_close(&self, g: &Expr, p: &Expr, a: Complex64, b: Complex64) -> bool {
-        if let Some(places) = self.policy.float_rounding {
+        if let Some(places) = self.options.float_rounding {
             if g.has_decimal() || p.has_decimal() {
                 let round = |v: f64| (v * 10f64.powi(places as i32)).round();
                 return round(a.re) == round(b.re) && round(a.im) == round(b.im);
@@ -809,7 +809,7 @@ impl Comparer<'_> {
         }
         for (expr, approx, other) in [(g, a, b), (p, b, a)] {
             if let Some((decimals, significant)) = decimal_of(expr) {
-                if significant >= self.policy.min_significant {
+                if significant >= self.options.min_significant {
                     let half_ulp = 0.5 * 10f64.powi(-(decimals as i32));
                     let slack = 4.0 * f64::EPSILON * approx.norm().max(other.norm());
                     return (approx - other).norm() <= half_ulp * (1.0 + 1e-9) + slack;

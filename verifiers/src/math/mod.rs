@@ -6,7 +6,7 @@ pub mod expr;
 pub mod normalize;
 pub mod parse;
 
-pub use compare::{compare, Outcome, Policy};
+pub use compare::{compare, CompareOptions, Comparison};
 pub use expr::Expr;
 pub use parse::{parse, ParseError, ParseLimits, ParseOptions};
 

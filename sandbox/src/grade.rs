@@ -1,4 +1,4 @@
-//! From a [`Problem`] to a [`Verdict`]: one fresh instance per test, tests in parallel, outputs
+//! From a [`Problem`] to a [`TestReport`]: one fresh instance per test, tests in parallel, outputs
 //! compared on the host.
 
 use crate::compare::{stdout_matches, value_matches};
@@ -6,7 +6,7 @@ use crate::engine::{EngineOptions, Failure, GuestEngine, Reply, Run, WORKER_STAC
 use crate::error::SandboxError;
 use crate::extract::extract_code;
 use crate::problem::{CallCase, Compare, Limits, Problem, StdioCase, Tests};
-use crate::verdict::{CaseResult, Status, Verdict};
+use crate::report::{CaseResult, CaseStatus, TestReport};
 use rayon::prelude::*;
 use serde_json::{json, Value};
 use std::time::Instant;
@@ -49,13 +49,13 @@ impl Sandbox {
     }
 
     /// Judge one problem; its tests run in parallel.
-    pub fn judge(&self, problem: &Problem) -> Result<Verdict, SandboxError> {
+    pub fn judge(&self, problem: &Problem) -> Result<TestReport, SandboxError> {
         validate(problem)?;
         Ok(self.pool.install(|| self.judge_checked(problem)))
     }
 
     /// Judge many problems on all worker threads; one result per input, same order.
-    pub fn judge_all(&self, problems: &[Problem]) -> Vec<Result<Verdict, SandboxError>> {
+    pub fn judge_all(&self, problems: &[Problem]) -> Vec<Result<TestReport, SandboxError>> {
         self.pool.install(|| {
             problems
                 .par_iter()
@@ -75,7 +75,7 @@ impl Sandbox {
                         let finished = run_main(&mut run, code);
                         let outcome = run.output_verdict(finished);
                         let (status, detail) = match outcome {
-                            Ok(()) => (Status::Pass, None),
+                            Ok(()) => (CaseStatus::Pass, None),
                             Err(f) => (f.status, Some(f.detail)),
                         };
                         (status, detail, run.stdout(), run.stderr_tail())
@@ -91,7 +91,7 @@ impl Sandbox {
         })
     }
 
-    fn judge_checked(&self, problem: &Problem) -> Verdict {
+    fn judge_checked(&self, problem: &Problem) -> TestReport {
         let started = Instant::now();
         let (code, extracted) = extract_code(&problem.code);
         let limits = &problem.limits;
@@ -114,7 +114,7 @@ impl Sandbox {
                 vec![self.timed(|| self.assert_case(code, entry, script, limits))]
             }
         };
-        Verdict::from_cases(
+        TestReport::from_cases(
             problem.id.clone(),
             extracted,
             cases,
@@ -122,7 +122,7 @@ impl Sandbox {
         )
     }
 
-    fn timed(&self, test: impl FnOnce() -> Outcome) -> CaseResult {
+    fn timed(&self, test: impl FnOnce() -> CaseOutcome) -> CaseResult {
         let started = Instant::now();
         let outcome = test();
         CaseResult {
@@ -141,21 +141,21 @@ impl Sandbox {
         limits: &Limits,
         compare: &Compare,
         index: usize,
-    ) -> Outcome {
+    ) -> CaseOutcome {
         let mut run = match self
             .engine
             .start(case.stdin.as_bytes(), limits, index as u64)
         {
             Ok(run) => run,
-            Err(failure) => return Outcome::failed(failure),
+            Err(failure) => return CaseOutcome::failed(failure),
         };
         let result = run_main(&mut run, code).and_then(|()| {
             let stdout = run.stdout();
             let text = String::from_utf8_lossy(&stdout);
             stdout_matches(&text, &case.stdout, compare)
-                .map_err(|diff| Failure::new(Status::WrongAnswer, diff))
+                .map_err(|diff| Failure::new(CaseStatus::WrongAnswer, diff))
         });
-        Outcome::from_run(result, &run)
+        CaseOutcome::from_run(result, &run)
     }
 
     fn call_case(
@@ -166,10 +166,10 @@ impl Sandbox {
         limits: &Limits,
         compare: &Compare,
         index: usize,
-    ) -> Outcome {
+    ) -> CaseOutcome {
         let mut run = match self.engine.start(b"", limits, index as u64) {
             Ok(run) => run,
-            Err(failure) => return Outcome::failed(failure),
+            Err(failure) => return CaseOutcome::failed(failure),
         };
         let result = load(&mut run, code).and_then(|()| {
             let request =
@@ -177,20 +177,20 @@ impl Sandbox {
             let value = expect_ok(run.request(&request), "returning")?;
             let actual = value.get("value").cloned().unwrap_or(Value::Null);
             value_matches(&actual, &case.output, compare)
-                .map_err(|diff| Failure::new(Status::WrongAnswer, diff))
+                .map_err(|diff| Failure::new(CaseStatus::WrongAnswer, diff))
         });
-        Outcome::from_run(result, &run)
+        CaseOutcome::from_run(result, &run)
     }
 
     /// The check script runs in its own instance; the candidate in another. The check reaches
     /// the solution only through host calls, so the solution never sees the test's expectations.
-    fn assert_case(&self, code: &str, entry: &str, script: &str, limits: &Limits) -> Outcome {
+    fn assert_case(&self, code: &str, entry: &str, script: &str, limits: &Limits) -> CaseOutcome {
         let mut solution = match self.engine.start(b"", limits, 0) {
             Ok(run) => run,
-            Err(failure) => return Outcome::failed(failure),
+            Err(failure) => return CaseOutcome::failed(failure),
         };
         if let Err(failure) = load(&mut solution, code) {
-            return Outcome::from_run(Err(failure), &solution);
+            return CaseOutcome::from_run(Err(failure), &solution);
         }
         let checker_limits = Limits {
             memory_mb: limits.memory_mb.max(256),
@@ -199,60 +199,60 @@ impl Sandbox {
         };
         let mut checker = match self.engine.start(b"", &checker_limits, 1) {
             Ok(run) => run,
-            Err(failure) => return Outcome::failed(failure),
+            Err(failure) => return CaseOutcome::failed(failure),
         };
         checker.attach_peer(solution);
         let reply = checker.request(&json!({"op": "check", "script": script, "entry": entry}));
         // A failure on the solution's side decides the test, whatever the check did with it.
         if let Some(failure) = checker.take_peer_failure() {
-            return Outcome::failed(failure);
+            return CaseOutcome::failed(failure);
         }
         let result = match reply {
             Ok(Reply::Response(value)) => match value.get("status").and_then(Value::as_str) {
                 Some("ok") if value.get("checked") == Some(&Value::Bool(true)) => Ok(()),
                 Some("wrong_answer") => Err(Failure::new(
-                    Status::WrongAnswer,
+                    CaseStatus::WrongAnswer,
                     error_text(&value, "an assertion failed"),
                 )),
                 Some("runtime_error") => Err(Failure::new(
-                    Status::RuntimeError,
+                    CaseStatus::RuntimeError,
                     error_text(&value, "the check raised"),
                 )),
                 _ => Err(Failure::new(
-                    Status::JudgeError,
+                    CaseStatus::JudgeError,
                     error_text(&value, "the check script could not run"),
                 )),
             },
             Ok(Reply::Exited(code)) => Err(Failure::new(
-                Status::JudgeError,
+                CaseStatus::JudgeError,
                 format!("the check script exited with status {code}"),
             )),
             Err(failure) => Err(failure),
         };
-        Outcome::from_run(result, &checker)
+        CaseOutcome::from_run(result, &checker)
     }
 }
 
 /// What `run_program` reports.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ProgramRun {
-    pub status: Status,
+    pub status: CaseStatus,
     pub detail: Option<String>,
     pub stdout: String,
     pub stderr: String,
     pub time_ms: f64,
 }
 
-struct Outcome {
-    status: Status,
+struct CaseOutcome {
+    status: CaseStatus,
     detail: Option<String>,
     fuel: Option<u64>,
     memory: u64,
 }
 
-impl Outcome {
-    fn failed(failure: Failure) -> Outcome {
-        Outcome {
+impl CaseOutcome {
+    fn failed(failure: Failure) -> CaseOutcome {
+        CaseOutcome {
             status: failure.status,
             detail: Some(failure.detail),
             fuel: None,
@@ -260,12 +260,12 @@ impl Outcome {
         }
     }
 
-    fn from_run(result: Result<(), Failure>, run: &Run) -> Outcome {
+    fn from_run(result: Result<(), Failure>, run: &Run) -> CaseOutcome {
         let (status, detail) = match run.output_verdict(result) {
-            Ok(()) => (Status::Pass, None),
+            Ok(()) => (CaseStatus::Pass, None),
             Err(failure) => (failure.status, Some(failure.detail)),
         };
-        Outcome {
+        CaseOutcome {
             status,
             detail,
             fuel: run.fuel_used(),
@@ -314,21 +314,21 @@ fn error_text(value: &Value, fallback: &str) -> String {
 fn expect_ok(reply: Result<Reply, Failure>, doing: &str) -> Result<Value, Failure> {
     match reply? {
         Reply::Exited(code) => Err(Failure::new(
-            Status::RuntimeError,
+            CaseStatus::RuntimeError,
             format!("the solution exited (status {code}) before {doing}"),
         )),
         Reply::Response(value) => match value.get("status").and_then(Value::as_str) {
             Some("ok") => Ok(value),
             Some("compile_error") => Err(Failure::new(
-                Status::CompileError,
+                CaseStatus::CompileError,
                 error_text(&value, "the solution does not compile"),
             )),
             Some("runtime_error") => Err(Failure::new(
-                Status::RuntimeError,
+                CaseStatus::RuntimeError,
                 error_text(&value, "the solution raised"),
             )),
             _ => Err(Failure::new(
-                Status::JudgeError,
+                CaseStatus::JudgeError,
                 error_text(&value, "unexpected guest response"),
             )),
         },
@@ -344,7 +344,7 @@ fn run_main(run: &mut Run, code: &str) -> Result<(), Failure> {
     match run.request(&json!({"op": "main", "code": code}))? {
         Reply::Exited(0) => Ok(()),
         Reply::Exited(code) => Err(Failure::new(
-            Status::RuntimeError,
+            CaseStatus::RuntimeError,
             format!("exit status {code}"),
         )),
         reply => expect_ok(Ok(reply), "finishing").map(|_| ()),

@@ -2,10 +2,10 @@
 
 use serde::Serialize;
 
-/// Outcome of one test.
+/// How one test ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Status {
+pub enum CaseStatus {
     Pass,
     WrongAnswer,
     TimeLimit,
@@ -17,17 +17,17 @@ pub enum Status {
     JudgeError,
 }
 
-impl Status {
+impl CaseStatus {
     pub fn as_str(self) -> &'static str {
         match self {
-            Status::Pass => "pass",
-            Status::WrongAnswer => "wrong_answer",
-            Status::TimeLimit => "time_limit",
-            Status::MemoryLimit => "memory_limit",
-            Status::OutputLimit => "output_limit",
-            Status::RuntimeError => "runtime_error",
-            Status::CompileError => "compile_error",
-            Status::JudgeError => "judge_error",
+            CaseStatus::Pass => "pass",
+            CaseStatus::WrongAnswer => "wrong_answer",
+            CaseStatus::TimeLimit => "time_limit",
+            CaseStatus::MemoryLimit => "memory_limit",
+            CaseStatus::OutputLimit => "output_limit",
+            CaseStatus::RuntimeError => "runtime_error",
+            CaseStatus::CompileError => "compile_error",
+            CaseStatus::JudgeError => "judge_error",
         }
     }
 }
@@ -35,7 +35,7 @@ impl Status {
 /// One test's result.
 #[derive(Debug, Clone, Serialize)]
 pub struct CaseResult {
-    pub status: Status,
+    pub status: CaseStatus,
     /// Wall time of the test, instantiation included.
     pub time_ms: f64,
     /// Why it failed: traceback tail, first differing token, limit hit.
@@ -50,38 +50,41 @@ pub struct CaseResult {
 
 /// The verdict for one problem.
 #[derive(Debug, Clone, Serialize)]
-pub struct Verdict {
+pub struct TestReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Every test passed (and there was at least one).
     pub passed: bool,
     pub pass_rate: f64,
     /// The first failing status, or `pass`.
-    pub verdict: Status,
+    pub verdict: CaseStatus,
     /// How the code was taken from the completion: `fenced`, `whole`.
     pub extracted: &'static str,
     pub cases: Vec<CaseResult>,
     pub time_ms: f64,
 }
 
-impl Verdict {
+impl TestReport {
     pub(crate) fn from_cases(
         id: Option<String>,
         extracted: &'static str,
         cases: Vec<CaseResult>,
         time_ms: f64,
-    ) -> Verdict {
-        let passes = cases.iter().filter(|c| c.status == Status::Pass).count();
+    ) -> TestReport {
+        let passes = cases
+            .iter()
+            .filter(|c| c.status == CaseStatus::Pass)
+            .count();
         let verdict = cases
             .iter()
             .map(|c| c.status)
-            .find(|s| *s != Status::Pass)
+            .find(|s| *s != CaseStatus::Pass)
             .unwrap_or(if cases.is_empty() {
-                Status::JudgeError
+                CaseStatus::JudgeError
             } else {
-                Status::Pass
+                CaseStatus::Pass
             });
-        Verdict {
+        TestReport {
             id,
             passed: !cases.is_empty() && passes == cases.len(),
             pass_rate: if cases.is_empty() {
