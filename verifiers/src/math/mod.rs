@@ -5,6 +5,7 @@ pub mod eval;
 pub mod expr;
 pub mod normalize;
 pub mod parse;
+mod words;
 
 pub use compare::{compare, CompareOptions, Comparison};
 pub use expr::Expr;
