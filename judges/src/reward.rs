@@ -77,7 +77,7 @@ impl Reward for MathAccuracy {
         }
         let reason = format!("{}: {}", verdict.status.as_str(), verdict.reason);
         Ok(Some(Score::new(
-            if verdict.correct { 1.0 } else { 0.0 },
+            if verdict.is_correct() { 1.0 } else { 0.0 },
             reason,
         )))
     }

@@ -3,7 +3,9 @@
 
 use judges::{Component, Outcome, Rewarded};
 use policy_trainer::pipeline::config::{TrainConfig, DEFAULT_GRPO};
-use policy_trainer::pipeline::rejection::{rejection_reason, rejection_sample, RejectionConfig};
+use policy_trainer::pipeline::rejection::{
+    rejection_reason, rejection_sample, Rejection, RejectionConfig,
+};
 use policy_trainer::train::data::{read_jsonl, ToyAnswers};
 use policy_trainer::train::reward::{BusRewarder, Rewarder};
 use policy_trainer::train::run_dir::Phase;
@@ -43,21 +45,29 @@ fn filters_name_the_reason() {
     );
     assert_eq!(
         rejection_reason(&c, Some("math"), good, &scored(0.0, None)),
-        Some("incorrect")
+        Some(Rejection::Incorrect)
     );
     assert_eq!(
         rejection_reason(&c, Some("math"), good, &scored(1.0, Some(0.5))),
-        Some("mixed_language")
+        Some(Rejection::MixedLanguage)
     );
     let long = format!("<think>{}</think>\n\nso \\boxed{{2}}", "x".repeat(60));
     assert_eq!(
         rejection_reason(&c, Some("math"), &long, &scored(1.0, None)),
-        Some("long_paragraph")
+        Some(Rejection::LongParagraph)
     );
     let code = "```python\nprint(2)\n```\n\\boxed{2}";
     assert_eq!(
         rejection_reason(&c, Some("math"), code, &scored(1.0, None)),
-        Some("code_block")
+        Some(Rejection::CodeBlock)
+    );
+    // A correct answer whose language reward timed out has no verdict: not kept, and said so.
+    let mut timed_out = scored(1.0, Some(1.0));
+    timed_out.components[1].outcome = Outcome::TimedOut;
+    timed_out.components[1].value = None;
+    assert_eq!(
+        rejection_reason(&c, Some("math"), good, &timed_out),
+        Some(Rejection::RewardFailed)
     );
     assert_eq!(
         rejection_reason(&c, Some("code"), code, &scored(1.0, None)),
@@ -95,7 +105,8 @@ fn only_verified_samples_are_kept_and_the_cli_writes_a_dataset() {
     eprintln!("{stats:?}");
     assert_eq!(stats.sampled, 16 * 4);
     assert_eq!(
-        stats.incorrect
+        stats.reward_failed
+            + stats.incorrect
             + stats.mixed_language
             + stats.long_paragraph
             + stats.code_block

@@ -31,13 +31,11 @@ impl Status {
     }
 }
 
-/// Why a completion was (not) judged correct.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// Why a completion was (not) judged correct. Serialised with a derived `correct` beside
+/// `status` (what `r1-check --json` and the reward breakdowns show).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Verdict {
     pub status: Status,
-    /// `status == Status::Correct`, set by [`Verdict::new`]. Kept as a field because
-    /// policy-trainer reads it and `r1-check`'s JSON has it; prefer `status`.
-    pub correct: bool,
     pub reason: String,
     /// The answer text taken from the completion.
     pub extracted: Option<String>,
@@ -51,7 +49,6 @@ impl Verdict {
     pub fn new(status: Status, reason: impl Into<String>) -> Self {
         Verdict {
             status,
-            correct: status == Status::Correct,
             reason: reason.into(),
             extracted: None,
             rule: None,
@@ -70,5 +67,26 @@ impl Verdict {
         self.rule = Some(c.rule);
         self.pred_canonical = expr.map(Expr::to_string);
         self
+    }
+}
+
+impl Verdict {
+    pub fn is_correct(&self) -> bool {
+        self.status == Status::Correct
+    }
+}
+
+impl Serialize for Verdict {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = serializer.serialize_struct("Verdict", 7)?;
+        out.serialize_field("status", &self.status)?;
+        out.serialize_field("correct", &self.is_correct())?;
+        out.serialize_field("reason", &self.reason)?;
+        out.serialize_field("extracted", &self.extracted)?;
+        out.serialize_field("rule", &self.rule)?;
+        out.serialize_field("gold_canonical", &self.gold_canonical)?;
+        out.serialize_field("pred_canonical", &self.pred_canonical)?;
+        out.end()
     }
 }

@@ -60,7 +60,7 @@ fn agrees_with_math_verify_suite() {
         );
         let verdict = verify(gold, pred, &config_for(&case));
         total += 1;
-        if verdict.correct == expected {
+        if verdict.is_correct() == expected {
             agree += 1;
         } else {
             let source = case["source"].as_str().unwrap_or("?").to_string();

@@ -78,7 +78,7 @@ fn gold_answers_are_not_equal_to_their_neighbours() {
                 &format!("\\boxed{{{}}}", pair[1].trim_matches('$')),
                 &Config::default(),
             )
-            .correct
+            .is_correct()
         {
             accepted += 1;
         }

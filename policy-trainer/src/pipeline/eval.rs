@@ -279,7 +279,7 @@ pub fn consensus_correct(samples: &[(String, bool)]) -> bool {
             continue;
         };
         match groups.iter_mut().find(|(representative, _, _)| {
-            verifiers::verify(representative, &answer, &config).correct
+            verifiers::verify(representative, &answer, &config).is_correct()
         }) {
             Some(group) => group.1 += 1,
             None => groups.push((answer, 1, *correct)),

@@ -70,6 +70,8 @@ fn default_max_per_prompt() -> usize {
 pub struct RejectionStats {
     pub prompts: usize,
     pub sampled: usize,
+    /// A reward the decision needs failed or timed out (no verdict: not kept).
+    pub reward_failed: usize,
     pub incorrect: usize,
     pub mixed_language: usize,
     pub long_paragraph: usize,
@@ -81,13 +83,38 @@ pub struct RejectionStats {
     pub prompts_kept: usize,
 }
 
+/// Why a completion is not kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    RewardFailed,
+    Incorrect,
+    MixedLanguage,
+    LongParagraph,
+    CodeBlock,
+}
+
+impl RejectionStats {
+    fn count(&mut self, rejection: Rejection) {
+        *match rejection {
+            Rejection::RewardFailed => &mut self.reward_failed,
+            Rejection::Incorrect => &mut self.incorrect,
+            Rejection::MixedLanguage => &mut self.mixed_language,
+            Rejection::LongParagraph => &mut self.long_paragraph,
+            Rejection::CodeBlock => &mut self.code_block,
+        } += 1;
+    }
+}
+
 /// Why a scored completion is not kept (`None`: keep it).
 pub fn rejection_reason(
     config: &RejectionConfig,
     task: Option<&str>,
     completion: &str,
     rewarded: &Rewarded,
-) -> Option<&'static str> {
+) -> Option<Rejection> {
+    if !rewarded.is_complete() {
+        return Some(Rejection::RewardFailed);
+    }
     let component = |name: &str| scored(rewarded, name);
     let decisive = config
         .keep_reward
@@ -96,19 +123,19 @@ pub fn rejection_reason(
         .find_map(|name| component(name));
     match decisive {
         Some(value) if value >= config.min_value => {}
-        _ => return Some("incorrect"),
+        _ => return Some(Rejection::Incorrect),
     }
     if component("language").is_some_and(|v| v < config.min_language) {
-        return Some("mixed_language");
+        return Some(Rejection::MixedLanguage);
     }
     if completion
         .split("\n\n")
         .any(|p| p.chars().count() > config.max_paragraph_chars)
     {
-        return Some("long_paragraph");
+        return Some(Rejection::LongParagraph);
     }
     if task != Some("code") && completion.contains("```") {
-        return Some("code_block");
+        return Some(Rejection::CodeBlock);
     }
     None
 }
@@ -151,10 +178,7 @@ pub fn rejection_sample(
         for (sample, reward) in samples.into_iter().zip(&rewarded) {
             let text = sample.completion;
             match rejection_reason(config, example.task.as_deref(), &text, reward) {
-                Some("incorrect") => stats.incorrect += 1,
-                Some("mixed_language") => stats.mixed_language += 1,
-                Some("long_paragraph") => stats.long_paragraph += 1,
-                Some(_) => stats.code_block += 1,
+                Some(rejection) => stats.count(rejection),
                 None if !seen.insert((example.prompt.clone(), text.clone())) => {
                     stats.duplicate += 1
                 }

@@ -88,7 +88,7 @@ fn run(args: &Args) -> Result<i32> {
     } else {
         print_human(&verdict);
     }
-    Ok(if verdict.correct { 0 } else { 1 })
+    Ok(if verdict.is_correct() { 0 } else { 1 })
 }
 
 fn print_human(v: &Verdict) {
@@ -119,7 +119,7 @@ fn check_line(line: &str, config: &Config, timings: bool) -> (String, Option<boo
     let (mut value, outcome) = match serde_json::from_str::<Pair>(line) {
         Ok(pair) => {
             let v = Gold::parse(&pair.gold, config).check(&pair.pred, config);
-            let correct = v.correct;
+            let correct = v.is_correct();
             (
                 serde_json::to_value(&v).unwrap_or_else(|e| json!({"error": e.to_string()})),
                 Some(correct),

@@ -80,11 +80,12 @@ impl StageRun<'_> {
         let mut report = StageReport::new(self.stage, stats.prompts, "kept share");
         report.after = Some(stats.kept as f64 / stats.sampled.max(1) as f64);
         report.note = format!(
-            "kept {} of {} samples ({} of {} prompts); dropped: {} incorrect, {} mixed language, {} long paragraph, {} code block, {} duplicate, {} over the per-prompt limit",
+            "kept {} of {} samples ({} of {} prompts); dropped: {} reward failed, {} incorrect, {} mixed language, {} long paragraph, {} code block, {} duplicate, {} over the per-prompt limit",
             stats.kept,
             stats.sampled,
             stats.prompts_kept,
             stats.prompts,
+            stats.reward_failed,
             stats.incorrect,
             stats.mixed_language,
             stats.long_paragraph,

@@ -20,6 +20,7 @@ pub struct Group {
     pub task: String,
     pub prompt: Vec<u32>,
     pub completions: Vec<Completion>,
+    /// One per completion; empty when a reward of the group failed.
     pub rewards: Vec<f64>,
 }
 
@@ -35,6 +36,8 @@ pub struct Collected {
     pub truncated: usize,
     pub completions: usize,
     pub tallies: BTreeMap<String, TaskTally>,
+    /// Completions whose reward failed (their groups are not trained on).
+    pub failed_rewards: usize,
 }
 
 /// What a step's sampling needs besides the policy.
@@ -55,17 +58,19 @@ impl Collect<'_> {
         for attempt in 0..grpo.max_sampling_tries {
             let groups = self.sample_groups(policy, step, attempt, &mut collected)?;
             for group in groups {
+                let tally = collected.tallies.entry(group.task.clone()).or_default();
+                if group.rewards.len() < group.completions.len() {
+                    // A sample without a reward has no advantage: its group sits this step out.
+                    tally.add_failed();
+                    continue;
+                }
                 let varied = group
                     .rewards
                     .iter()
                     .any(|r| (r - group.rewards[0]).abs() > 1e-9);
                 let keep = (varied || !grpo.dynamic_sampling)
                     && collected.kept.len() < grpo.prompts_per_step;
-                collected
-                    .tallies
-                    .entry(group.task.clone())
-                    .or_default()
-                    .add(&group.rewards, varied, keep);
+                tally.add(&group.rewards, varied, keep);
                 if keep {
                     collected.kept.push(group);
                 }
@@ -122,12 +127,15 @@ impl Collect<'_> {
         let rewarded = self.rewarder.reward(&samples)?;
         for (g, group) in groups.iter_mut().enumerate() {
             let scores = &rewarded[g * grpo.group_size..(g + 1) * grpo.group_size];
-            group.rewards = scores.iter().map(|r| r.total).collect();
+            let complete: Option<Vec<f64>> = scores.iter().map(Rewarded::reward).collect();
+            collected.failed_rewards += scores.iter().filter(|r| !r.is_complete()).count();
+            group.rewards = complete.unwrap_or_default();
         }
         if collected.example.is_none() {
             if let (Some(sample), Some(reward)) = (samples.first(), rewarded.first()) {
                 collected.example = Some(serde_json::json!({
-                    "prompt": sample.prompt, "completion": sample.completion, "reward": reward.total,
+                    "prompt": sample.prompt, "completion": sample.completion,
+                    "reward": reward.reward(), "failed": reward.failed(),
                 }));
             }
         }
@@ -157,6 +165,7 @@ pub struct TaskTally {
     groups: usize,
     flat: usize,
     kept: usize,
+    failed: usize,
 }
 
 impl TaskTally {
@@ -168,12 +177,19 @@ impl TaskTally {
         self.kept += usize::from(kept);
     }
 
-    /// `task/<task>/reward` (mean total), `/flat_groups` (share of groups with equal rewards)
-    /// and `/kept_groups` (groups trained on).
+    /// A group with a failed reward (not trained on, not in the reward mean).
+    pub fn add_failed(&mut self) {
+        self.groups += 1;
+        self.failed += 1;
+    }
+
+    /// `task/<task>/reward` (mean total), `/flat_groups` (share of groups with equal rewards),
+    /// `/kept_groups` (groups trained on) and `/failed_groups` (a reward failed).
     pub fn record(&self, task: &str, record: &mut serde_json::Value) {
         let key = |what: &str| format!("task/{task}/{what}");
         record[key("reward")] = (self.reward_sum / self.samples.max(1) as f64).into();
         record[key("flat_groups")] = (self.flat as f64 / self.groups.max(1) as f64).into();
         record[key("kept_groups")] = self.kept.into();
+        record[key("failed_groups")] = self.failed.into();
     }
 }

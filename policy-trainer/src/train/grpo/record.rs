@@ -11,10 +11,15 @@ use crate::train::reward::{component_means, Rewarder};
 use crate::train::rollout::reward_held_out;
 use crate::train::session::HeldOut;
 
-/// Mean total reward of every scored completion of a step.
+/// Mean total reward of the step's completions whose rewards all came back (a failed reward is
+/// no score, so it is left out rather than counted as zero).
 pub fn mean_reward(collected: &Collected) -> f64 {
-    let rewarded = &collected.rewarded;
-    rewarded.iter().map(|r| r.total).sum::<f64>() / rewarded.len().max(1) as f64
+    let totals: Vec<f64> = collected
+        .rewarded
+        .iter()
+        .filter_map(|r| r.reward())
+        .collect();
+    totals.iter().sum::<f64>() / totals.len().max(1) as f64
 }
 
 /// The step's metrics record.
@@ -29,7 +34,7 @@ pub fn step_record(
         "phase": "grpo", "step": done, "reward": mean_reward(collected), "loss": update.loss,
         "kl": update.kl, "clip_fraction": update.clip_fraction, "lr": update.lr,
         "grad_norm": update.grad_norm, "groups_kept": collected.kept.len(),
-        "completions": collected.completions,
+        "completions": collected.completions, "failed_rewards": collected.failed_rewards,
         "truncated_fraction": collected.truncated as f64 / sampled,
         "mean_completion_tokens": collected.generated_tokens as f64 / sampled,
         "tokens_per_s": (collected.generated_tokens + update.trained_tokens) as f64 / seconds.max(1e-9),
