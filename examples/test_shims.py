@@ -86,8 +86,9 @@ def openrlhf(url):
     check(answer["scores"] == [1.0, 0.0], f"openrlhf scores: {answer}")
     check(answer["extra_logs"]["accuracy"] == [1.0, 0.0], f"openrlhf logs: {answer}")
     empty = post({"query": [], "prompts": [], "labels": []})
-    check(empty == {"rewards": [], "scores": [], "failed": [],
-                    "extra_logs": {"accuracy": [], "code": [], "format": [], "language": []}}, f"empty batch: {empty}")
+    check(empty == {"rewards": [], "scores": [], "failed": [], "errors": [],
+                    "extra_logs": {"accuracy": [], "code": [], "format": [], "language": [],
+                                   "reward_failed": []}}, f"empty batch: {empty}")
     check(answer["failed"] == [[], []], f"openrlhf failed: {answer}")
 
 

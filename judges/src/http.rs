@@ -3,6 +3,7 @@
 
 use crate::bus::{Bus, Outcome, Rewarded};
 use crate::error::{panic_message, ErrorKind, RewardError};
+use crate::openrlhf::{reply, response_of, sample_from_label, ItemResult, OpenRlhfRequest};
 use crate::reward::Sample;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, StatusCode};
@@ -10,10 +11,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry, TextEncoder,
 };
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::any::Any;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -83,6 +84,10 @@ impl AppState {
 
 struct Metrics {
     registry: Registry,
+    /// `/get_reward` labels that could not be used (the item is rewarded 0 and says why).
+    unusable_labels: IntCounter,
+    /// `/get_reward` queries that did not start with their prompt (scored whole).
+    prefix_mismatches: IntCounter,
     requests: IntCounterVec,
     request_seconds: HistogramVec,
     reward_seconds: HistogramVec,
@@ -121,8 +126,20 @@ impl Metrics {
             &["reward", "outcome"],
         )
         .expect("metric");
+        let unusable_labels = IntCounter::new(
+            "r1_unusable_labels_total",
+            "/get_reward items whose label could not be used (rewarded 0, reason in `errors`)",
+        )
+        .expect("metric");
+        let prefix_mismatches = IntCounter::new(
+            "r1_prompt_prefix_mismatches_total",
+            "/get_reward queries that do not start with their prompt (scored whole)",
+        )
+        .expect("metric");
         for metric in [
-            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(unusable_labels.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(prefix_mismatches.clone()),
+            Box::new(requests.clone()),
             Box::new(request_seconds.clone()),
             Box::new(reward_seconds.clone()),
             Box::new(reward_outcomes.clone()),
@@ -131,11 +148,28 @@ impl Metrics {
         }
         Metrics {
             registry,
+            unusable_labels,
+            prefix_mismatches,
             requests,
             request_seconds,
             reward_seconds,
             reward_outcomes,
         }
+    }
+
+    /// Count a query that does not start with its prompt; the first one is logged with the
+    /// first bytes of each side (OpenRLHF cuts long prompts from the left).
+    fn prefix_mismatch(&self, query: &str, prompt: &str) {
+        static LOGGED: std::sync::Once = std::sync::Once::new();
+        self.prefix_mismatches.inc();
+        LOGGED.call_once(|| {
+            let head = |s: &str| s.chars().take(80).collect::<String>();
+            tracing::warn!(
+                query = %head(query),
+                prompt = %head(prompt),
+                "a /get_reward query does not start with its prompt; the whole query is scored"
+            );
+        });
     }
 
     fn observe(&self, results: &[Rewarded]) {
@@ -347,84 +381,6 @@ where
     result
 }
 
-#[derive(Deserialize)]
-struct OpenRlhfRequest {
-    query: Vec<String>,
-    #[serde(default)]
-    prompts: Vec<String>,
-    #[serde(default)]
-    labels: Vec<Value>,
-}
-
-/// End-of-text tokens a decoded OpenRLHF query may end with.
-const END_TOKENS: [&str; 5] = [
-    "<|endoftext|>",
-    "<|im_end|>",
-    "</s>",
-    "<｜end▁of▁sentence｜>",
-    "<|eot_id|>",
-];
-
-fn response_of(query: &str, prompt: &str) -> String {
-    let mut response = query.strip_prefix(prompt).unwrap_or(query).trim_end();
-    while let Some(stripped) = END_TOKENS.iter().find_map(|t| response.strip_suffix(t)) {
-        response = stripped.trim_end();
-    }
-    response.to_owned()
-}
-
-fn sample_from_label(prompt: String, completion: String, label: Value) -> Result<Sample, String> {
-    let mut sample = Sample {
-        prompt,
-        completion,
-        ..Default::default()
-    };
-    match label {
-        Value::Null => {}
-        Value::String(answer) if answer.is_empty() => {}
-        Value::String(answer) => {
-            sample.task = Some("math".into());
-            sample.answer = Some(answer);
-        }
-        Value::Number(n) => {
-            sample.task = Some("math".into());
-            sample.answer = Some(n.to_string());
-        }
-        Value::Object(mut fields) => {
-            if let Some(tests) = fields.remove("tests") {
-                sample.tests =
-                    Some(serde_json::from_value(tests).map_err(|e| format!("label tests: {e}"))?);
-                sample.task = Some("code".into());
-            }
-            if let Some(limits) = fields.remove("limits") {
-                sample.limits =
-                    Some(serde_json::from_value(limits).map_err(|e| format!("label limits: {e}"))?);
-            }
-            for key in ["answer", "ground_truth"] {
-                if let Some(answer) = fields.remove(key) {
-                    sample.answer = Some(match answer {
-                        Value::String(s) => s,
-                        other => other.to_string(),
-                    });
-                    sample.task.get_or_insert_with(|| "math".into());
-                }
-            }
-            if let Some(Value::String(task)) = fields.remove("task") {
-                sample.task = Some(task);
-            }
-            if let Some(Value::String(language)) = fields.remove("language") {
-                sample.language = Some(language);
-            }
-        }
-        other => {
-            return Err(format!(
-                "a label must be a string or an object, not {other}"
-            ))
-        }
-    }
-    Ok(sample)
-}
-
 async fn get_reward(
     State(state): State<Arc<AppState>>,
     body: axum::body::Bytes,
@@ -449,53 +405,33 @@ async fn get_reward(
                 )));
             }
         }
-        let mut samples = Vec::with_capacity(n);
+        let mut items: Vec<Result<Sample, String>> = Vec::with_capacity(n);
         for (i, query) in request.query.into_iter().enumerate() {
             let prompt = request.prompts.get(i).cloned().unwrap_or_default();
             let label = request.labels.get(i).cloned().unwrap_or(Value::Null);
-            let completion = response_of(&query, &prompt);
-            samples.push(
-                sample_from_label(prompt, completion, label)
-                    .map_err(|e| ApiError::BadRequest(format!("item {i}: {e}")))?,
-            );
+            let (completion, prefixed) = response_of(&query, &prompt);
+            if !prefixed && !prompt.is_empty() {
+                state.metrics.prefix_mismatch(&query, &prompt);
+            }
+            items.push(sample_from_label(prompt, completion, label));
         }
-        let results = bus.reward_batch(&samples).await;
-        state.metrics.observe(&results);
-        // A sample with a failed reward has no reward: null, never a silent 0 (the bus's rule).
-        let rewards: Vec<Option<f64>> = results.iter().map(Rewarded::reward).collect();
-        // `scores` drive OpenRLHF's dynamic filtering and should be in [0, 1]: correctness.
-        let scores: Vec<Option<f64>> = results
+        let usable: Vec<Sample> = items
             .iter()
-            .map(|r| {
-                r.is_complete().then(|| {
-                    r.components
-                        .iter()
-                        .find(|c| {
-                            matches!(c.name.as_str(), "accuracy" | "code")
-                                && c.outcome == Outcome::Scored
-                        })
-                        .and_then(|c| c.value)
-                        .unwrap_or(0.0)
-                })
+            .filter_map(|i| i.as_ref().ok().cloned())
+            .collect();
+        let mut scored = bus.reward_batch(&usable).await.into_iter();
+        state.metrics.observe(scored.as_slice());
+        let results: Vec<ItemResult> = items
+            .into_iter()
+            .map(|item| match item {
+                Ok(_) => scored.next().ok_or_else(|| "no result".to_string()),
+                Err(reason) => {
+                    state.metrics.unusable_labels.inc();
+                    Err(reason)
+                }
             })
             .collect();
-        let failed: Vec<Vec<&str>> = results.iter().map(Rewarded::failed).collect();
-        let mut extra_logs = Map::new();
-        for name in bus.reward_names() {
-            // Logged per component: skipped counts as 0, failed is null.
-            let values: Vec<Option<f64>> = results
-                .iter()
-                .map(|r| match r.components.iter().find(|c| c.name == name) {
-                    Some(c) if c.outcome.is_failure() => None,
-                    Some(c) => Some(c.value.unwrap_or(0.0)),
-                    None => Some(0.0),
-                })
-                .collect();
-            extra_logs.insert(name.to_owned(), json!(values));
-        }
-        Ok(Json(
-            json!({"rewards": rewards, "scores": scores, "extra_logs": extra_logs, "failed": failed}),
-        ))
+        Ok(Json(reply(&bus.reward_names(), &results)))
     };
     timed(&state, "get_reward", work).await
 }

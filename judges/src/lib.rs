@@ -18,6 +18,7 @@ pub mod config;
 mod error;
 pub mod generative;
 pub mod http;
+mod openrlhf;
 pub mod reward;
 
 pub use bus::{Bus, Component, Outcome, Rewarded};

@@ -96,6 +96,28 @@ async fn openrlhf_protocol() {
     assert_eq!(body["extra_logs"]["format"], json!([1.0, 1.0, 1.0]));
     assert_eq!(body["failed"], json!([[], [], []]));
 
+    // Label shapes real datasets produce: tests as a JSON string, `"tests": null` beside an
+    // answer, stray null keys; an unusable label is that item's 0 with its reason, not a 400.
+    let string_tests = json!({"tests": code_label["tests"].to_string(), "script": null});
+    let mixed_row = json!({"answer": "2", "tests": null});
+    let request = json!({"query": [code_query, good, wrong], "prompts": [prompt, prompt, prompt],
+                         "labels": [string_tests, mixed_row, {"tests": "{not json"}]});
+    let (code, body) = post(&url, "/get_reward", request.to_string()).await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["scores"], json!([1.0, 1.0, 0.0]), "{body}");
+    assert_eq!(body["failed"], json!([[], [], ["label"]]));
+    assert!(
+        body["errors"][2].as_str().unwrap().contains("not JSON"),
+        "{body}"
+    );
+    let metrics = reqwest::get(format!("{url}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("r1_unusable_labels_total 1"), "{metrics}");
+
     let (code, body) = post(
         &url,
         "/get_reward",
@@ -186,7 +208,7 @@ impl judges::Reward for Panics {
 
 /// A failed reward reaches every protocol as "no reward" (null), never as a 0.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failed_reward_is_null_on_the_wire_not_zero() {
+async fn a_failed_reward_is_never_a_silent_zero_on_the_wire() {
     let state = AppState::new(ServerLimits::default());
     let config = BusConfig::from_toml(
         "[[reward]]\nname = \"format\"\nkind = \"format\"\nstyle = \"tag_count\"\n",
@@ -213,10 +235,17 @@ async fn a_failed_reward_is_null_on_the_wire_not_zero() {
     let query = json!({"query": ["boom", "fine"]});
     let (code, body) = post(&url, "/get_reward", query.to_string()).await;
     assert_eq!(code, 200, "{body}");
-    assert_eq!(body["rewards"], json!([null, 1.0]), "{body}");
-    assert_eq!(body["scores"], json!([null, 0.0]), "{body}");
+    // OpenRLHF builds tensors from these: the failed item is 0 and says so.
+    assert_eq!(body["rewards"], json!([0.0, 1.0]), "{body}");
+    assert_eq!(body["scores"], json!([0.0, 0.0]), "{body}");
     assert_eq!(body["failed"], json!([["fragile"], []]));
-    assert_eq!(body["extra_logs"]["fragile"], json!([null, 1.0]));
+    assert_eq!(body["extra_logs"]["fragile"], json!([0.0, 1.0]));
+    assert_eq!(body["extra_logs"]["reward_failed"], json!([1.0, 0.0]));
+    assert!(
+        body["errors"][0].as_str().unwrap().contains("fragile"),
+        "{body}"
+    );
+    assert_eq!(body["errors"][1], Value::Null);
 }
 
 /// A sandbox that could not be set up is the server's fault: `/run_code` answers 500 with the
@@ -255,7 +284,8 @@ async fn bad_input_gets_4xx_and_the_server_stays_up() {
         ("{not json".to_owned(), 400),
         (r#"{"query": "not a list"}"#.to_owned(), 400),
         (r#"{"query": [1, 2]}"#.to_owned(), 400),
-        (r#"{"query": ["a"], "labels": [[1]]}"#.to_owned(), 400),
+        // A label it cannot use is that item's 0 with a reason, not a failed request.
+        (r#"{"query": ["a"], "labels": [[1]]}"#.to_owned(), 200),
         (json!({"query": vec!["x"; 1001]}).to_string(), 400),
     ] {
         let (code, _) = post(&url, "/get_reward", body.clone()).await;

@@ -117,9 +117,15 @@ fn floats_match(actual: f64, expected: f64, tol: f64) -> bool {
     tol > 0.0 && (actual - expected).abs() <= tol * expected.abs().max(1.0)
 }
 
+/// Python's `==` between a returned value and an expected one. An expected int is matched
+/// exactly (`6.0 == 6`, but a float never passes for an int by tolerance: `7 / 2` is not `3`, and
+/// `1e17` is not `10**17 + 1`); the tolerance is for expected floats.
 fn equal(actual: &Py, expected: &Py, tol: f64) -> bool {
     if let (Some(a), Some(e)) = (int_digits(actual), int_digits(expected)) {
         return a == e;
+    }
+    if let (Py::Float(a), Some(e)) = (actual, int_digits(expected)) {
+        return integral_digits(*a).is_some_and(|a| a == e);
     }
     if let (Some(a), Some(e)) = (number(actual), number(expected)) {
         return floats_match(a, e, tol);
@@ -131,42 +137,107 @@ fn equal(actual: &Py, expected: &Py, tol: f64) -> bool {
         (Py::Seq(a), Py::Seq(e)) => {
             a.len() == e.len() && a.iter().zip(e).all(|(x, y)| equal(x, y, tol))
         }
+        // JSON has no sets: an expected list stands for one.
         (Py::Set(a), Py::Set(e)) | (Py::Set(a), Py::Seq(e)) => multiset_equal(a, e, tol),
         (Py::Dict(a), Py::Dict(e)) => {
+            let pairs = |d: &[(Py, Py)]| -> Vec<Py> {
+                d.iter()
+                    .map(|(k, v)| Py::Seq(vec![k.clone(), v.clone()]))
+                    .collect()
+            };
             a.len() == e.len()
-                && e.iter().all(|(ek, ev)| {
-                    a.iter()
-                        .any(|(ak, av)| equal(ak, ek, 0.0) && equal(av, ev, tol))
+                && a.iter().all(|(k, _)| hashable_key(k))
+                && one_to_one(&pairs(a), &pairs(e), &|x, y| match (x, y) {
+                    (Py::Seq(x), Py::Seq(y)) => key_equal(&x[0], &y[0]) && equal(&x[1], &y[1], tol),
+                    _ => false,
                 })
         }
         _ => false,
     }
 }
 
-/// Order-insensitive comparison: sort both sides by a canonical key, then compare pairwise.
+/// Dict keys compare by Python's own `==` on hashable values: a frozenset key is not a tuple key.
+fn key_equal(actual: &Py, expected: &Py) -> bool {
+    match (actual, expected) {
+        (Py::Set(_), Py::Seq(_)) | (Py::Seq(_), Py::Set(_)) => false,
+        (Py::Seq(a), Py::Seq(e)) | (Py::Set(a), Py::Set(e)) if a.len() == e.len() => {
+            if matches!(actual, Py::Set(_)) {
+                one_to_one(a, e, &key_equal)
+            } else {
+                a.iter().zip(e).all(|(x, y)| key_equal(x, y))
+            }
+        }
+        _ => equal(actual, expected, 0.0),
+    }
+}
+
+/// A returned dict key that Python could hash (lists and dicts cannot be keys).
+fn hashable_key(key: &Py) -> bool {
+    !matches!(key, Py::Dict(_))
+}
+
+/// The exact integer a float holds, as decimal digits (`None` unless finite and integral).
+fn integral_digits(value: f64) -> Option<String> {
+    (value.is_finite() && value.fract() == 0.0).then(|| {
+        let digits = format!("{value:.0}");
+        if digits == "-0" {
+            "0".into()
+        } else {
+            digits
+        }
+    })
+}
+
+/// Order-insensitive comparison: a one-to-one matching of equal items. Both sides are first
+/// put in one total order (so equal items usually line up and the check is linear); whatever
+/// does not line up is matched item by item.
 fn multiset_equal(actual: &[Py], expected: &[Py], tol: f64) -> bool {
     if actual.len() != expected.len() {
         return false;
     }
     let mut a: Vec<&Py> = actual.iter().collect();
     let mut e: Vec<&Py> = expected.iter().collect();
-    a.sort_by(|x, y| canonical_order(x, y));
-    e.sort_by(|x, y| canonical_order(x, y));
-    a.iter().zip(&e).all(|(x, y)| equal(x, y, tol))
+    a.sort_by(|x, y| total_order(x, y));
+    e.sort_by(|x, y| total_order(x, y));
+    if a.iter().zip(&e).all(|(x, y)| equal(x, y, tol)) {
+        return true;
+    }
+    one_to_one(actual, expected, &|x, y| equal(x, y, tol))
 }
 
-fn canonical_order(a: &Py, b: &Py) -> Ordering {
+/// Whether every expected item has its own equal actual item (greedy; exact for equality that
+/// is an equivalence, as it is without float tolerance). Quadratic, so bounded.
+fn one_to_one(actual: &[Py], expected: &[Py], same: &dyn Fn(&Py, &Py) -> bool) -> bool {
+    const MAX_PAIRS: usize = 4_000_000;
+    if actual.len() != expected.len() || actual.len().saturating_mul(expected.len()) > MAX_PAIRS {
+        return false;
+    }
+    let mut used = vec![false; actual.len()];
+    expected.iter().all(|e| {
+        let found = (0..actual.len()).find(|&i| !used[i] && same(&actual[i], e));
+        found.map(|i| used[i] = true).is_some()
+    })
+}
+
+/// A total order over values (any mix of types, NaN included): numbers first by value
+/// (`f64::total_cmp`, then exact digits), then the rest by type and a canonical key. Sorting
+/// with it never panics.
+fn total_order(a: &Py, b: &Py) -> Ordering {
     match (number(a), number(b)) {
-        (Some(x), Some(y)) => x.partial_cmp(&y).unwrap_or(Ordering::Equal),
-        _ => canonical_key(a).cmp(&canonical_key(b)),
+        (Some(x), Some(y)) => x
+            .total_cmp(&y)
+            .then_with(|| canonical_key(a).cmp(&canonical_key(b))),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => canonical_key(a).cmp(&canonical_key(b)),
     }
 }
 
 fn canonical_key(py: &Py) -> String {
-    if let Some(n) = number(py) {
-        return format!("0{n:e}");
-    }
     match py {
+        Py::Bool(b) => format!("0{}", u8::from(*b)),
+        Py::Int(digits) => format!("0{digits}"),
+        Py::Float(f) => format!("0{f:e}"),
         Py::None => "N".into(),
         Py::Str(s) => format!("S{s}"),
         Py::Repr(s) => format!("R{s}"),
@@ -183,7 +254,6 @@ fn canonical_key(py: &Py) -> String {
             inner.sort();
             format!("D{{{}}}", inner.join(","))
         }
-        Py::Bool(_) | Py::Int(_) | Py::Float(_) => String::new(),
     }
 }
 
@@ -287,5 +357,81 @@ pub fn stdout_matches(actual: &str, expected: &str, cmp: &Compare) -> Result<(),
                 return Err(format!("extra output after {index} tokens: `{}`", clip(a)))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn check(actual: Value, expected: Value, unordered: bool) -> bool {
+        let cmp = Compare {
+            unordered,
+            ..Compare::default()
+        };
+        value_matches(&actual, &expected, &cmp).is_ok()
+    }
+
+    #[test]
+    fn nan_and_mixed_types_in_unordered_values_never_panic() {
+        let nan = json!({"$float": "nan"});
+        let items = json!([3, nan, "a", null, [1, 2], {"$float": "inf"}, 2.5, true]);
+        assert!(!check(
+            items.clone(),
+            json!([3, 1, "a", null, [1, 2], 4, 2.5, true]),
+            true
+        ));
+        assert!(!check(
+            json!({"$set": [nan, 1, "x"]}),
+            json!([1, "x", 2]),
+            false
+        ));
+        // Large mixed sets sort without a panic whatever the comparison sees.
+        let many: Vec<Value> = (0..500)
+            .map(|i| match i % 4 {
+                0 => json!({"$float": "nan"}),
+                1 => json!(i),
+                2 => json!(format!("s{i}")),
+                _ => json!(i as f64 + 0.5),
+            })
+            .collect();
+        let _ = check(Value::Array(many.clone()), Value::Array(many), true);
+    }
+
+    #[test]
+    fn a_float_never_passes_for_an_expected_int_by_tolerance() {
+        assert!(check(json!({"$float": "6.0"}), json!(6), false));
+        assert!(!check(json!(3.5), json!(3), false));
+        assert!(!check(json!(2.0000001), json!(2), false));
+        // 1e17 (what `/` gives) is not 10**17 + 1.
+        assert!(!check(
+            json!({"$float": "1e17"}),
+            json!({"$int": "100000000000000001"}),
+            false
+        ));
+        assert!(check(
+            json!({"$int": "100000000000000001"}),
+            json!({"$int": "100000000000000001"}),
+            false
+        ));
+        // Expected floats keep their tolerance, whichever type comes back.
+        assert!(check(json!(2.0000001), json!(2.0), false));
+        assert!(check(json!(2), json!(2.0000001), false));
+    }
+
+    #[test]
+    fn dicts_and_sets_match_one_to_one() {
+        let tuple_key = json!({"$dict": [[{"$tuple": [1, 2]}, "a"]]});
+        let frozenset_key = json!({"$dict": [[{"$set": [1, 2]}, "a"]]});
+        assert!(check(tuple_key.clone(), tuple_key.clone(), false));
+        assert!(!check(frozenset_key, tuple_key, false));
+        // Two returned keys cannot both stand for one expected key.
+        let returned = json!({"$dict": [[1, "x"], [{"$float": "1.0"}, "x"]]});
+        let expected = json!({"$dict": [[1, "x"], [2, "x"]]});
+        assert!(!check(returned, expected, false));
+        assert!(check(json!({"$set": [1, 2, 2]}), json!([2, 1, 2]), false));
+        assert!(!check(json!({"$set": [1, 1, 2]}), json!([2, 1, 2]), false));
+        assert!(check(json!([[1, 2], [3]]), json!([[3], [1, 2]]), true));
     }
 }

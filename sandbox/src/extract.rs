@@ -1,10 +1,12 @@
 //! Taking the program out of a raw model completion.
 
-/// The last fenced ```python (or untagged) block; an unclosed final fence runs to the end;
-/// text without fences is taken whole. Returns the code and how it was found.
+/// The last fenced ```python block; without one, the last untagged block (so a trailing
+/// untagged "Input / Output" example after the solution is not judged instead of it). An
+/// unclosed final fence runs to the end; text without fences is taken whole. Returns the code
+/// and how it was found.
 pub fn extract_code(completion: &str) -> (&str, &'static str) {
-    let mut best: Option<&str> = None;
-    let mut kind = "whole";
+    let mut tagged: Option<(&str, &'static str)> = None;
+    let mut untagged: Option<(&str, &'static str)> = None;
     let mut rest = completion;
     let mut offset = 0usize;
     while let Some(start) = rest.find("```") {
@@ -13,30 +15,28 @@ pub fn extract_code(completion: &str) -> (&str, &'static str) {
         let tag = after_ticks[..line_end].trim().to_ascii_lowercase();
         let body_start = (line_end + 1).min(after_ticks.len());
         let body = &after_ticks[body_start..];
-        let python = matches!(tag.as_str(), "" | "python" | "py" | "python3");
+        let slot = match tag.as_str() {
+            "python" | "py" | "python3" => Some(&mut tagged),
+            "" => Some(&mut untagged),
+            _ => None,
+        };
         match body.find("```") {
             Some(end) => {
-                if python {
-                    best = Some(&body[..end]);
-                    kind = "fenced";
+                if let Some(slot) = slot {
+                    *slot = Some((&body[..end], "fenced"));
                 }
-                let consumed = start + 3 + body_start + end + 3;
-                offset += consumed;
+                offset += start + 3 + body_start + end + 3;
                 rest = &completion[offset..];
             }
             None => {
-                if python {
-                    best = Some(body);
-                    kind = "incomplete_fenced";
+                if let Some(slot) = slot {
+                    *slot = Some((body, "incomplete_fenced"));
                 }
                 break;
             }
         }
     }
-    match best {
-        Some(code) => (code, kind),
-        None => (completion, "whole"),
-    }
+    tagged.or(untagged).unwrap_or((completion, "whole"))
 }
 
 #[cfg(test)]
@@ -57,6 +57,15 @@ mod tests {
             extract_code("```cpp\nint x;\n```"),
             ("```cpp\nint x;\n```", "whole")
         );
+    }
+
+    #[test]
+    fn a_trailing_untagged_example_is_not_the_solution() {
+        let text =
+            "```python\nprint(int(input()) * 2)\n```\nExample:\n```\nInput: 3\nOutput: 6\n```\n";
+        assert_eq!(extract_code(text), ("print(int(input()) * 2)\n", "fenced"));
+        // Untagged blocks still count when there is no python block.
+        assert_eq!(extract_code("```\nprint(1)\n```"), ("print(1)\n", "fenced"));
     }
 
     #[test]

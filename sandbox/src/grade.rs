@@ -122,9 +122,12 @@ impl Sandbox {
         )
     }
 
+    /// Run one test inside its own panic boundary: a fault of the judge on one test is that
+    /// test's `judge_error`, never the loss of its problem or of the batch around it.
     fn timed(&self, test: impl FnOnce() -> CaseOutcome) -> CaseResult {
         let started = Instant::now();
-        let outcome = test();
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(test))
+            .unwrap_or_else(|panic| CaseOutcome::judge_fault(&panic));
         CaseResult {
             status: outcome.status,
             time_ms: started.elapsed().as_secs_f64() * 1e3,
@@ -251,6 +254,21 @@ struct CaseOutcome {
 }
 
 impl CaseOutcome {
+    /// A panic inside the judge while running a test.
+    fn judge_fault(panic: &Box<dyn std::any::Any + Send>) -> CaseOutcome {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown cause".into());
+        CaseOutcome {
+            status: CaseStatus::JudgeError,
+            detail: Some(format!("the judge failed on this test: {message}")),
+            fuel: None,
+            memory: 0,
+        }
+    }
+
     fn failed(failure: Failure) -> CaseOutcome {
         CaseOutcome {
             status: failure.status,
