@@ -5,6 +5,7 @@ outputs: `call` results travel back as tagged JSON and are compared on the host,
 check runs in a separate instance that reaches the solution only through `_r1host.peer_call`.
 """
 
+import atexit
 import builtins
 import importlib.machinery
 import json
@@ -44,6 +45,7 @@ from operator import *
 import collections, heapq, bisect, itertools, functools, math, string, operator, re, json
 import random, copy, sys
 inf = float('inf')
+from builtins import pow  # math's and operator's two-argument pow hid pow(b, e, m)
 """
 # The prelude's names, computed once before the snapshot; each namespace starts as a copy.
 PRELUDE_NAMES = {}
@@ -152,6 +154,12 @@ def initialize():
     del PRELUDE_NAMES["__builtins__"]
     compile("def f(x):\n    return [i * i for i in range(x)]\n", "<warm-up>", "exec")
     sys.setrecursionlimit(DEFAULT_RECURSION_LIMIT)
+    # `site` is never imported here, so `exit` / `quit` would be undefined (`print("NO"); exit()`).
+    builtins.exit = builtins.quit = sys.exit
+    # No locale in WASI: the streams would be ASCII and any non-ASCII print would raise.
+    for stream in (sys.stdin, sys.stdout, sys.stderr):
+        if stream is not None:
+            stream.reconfigure(encoding="utf-8", errors="backslashreplace")
     if hasattr(sys, "set_int_max_str_digits"):
         sys.set_int_max_str_digits(0)  # big-integer problems print numbers of any length
     import random
@@ -308,7 +316,10 @@ def run_main(request):
         return error
     namespace = {"__name__": "__main__", "__builtins__": builtins}
     try:
-        exec(code, namespace)
+        try:
+            exec(code, namespace)
+        finally:
+            end_program()
     except SystemExit as exc:
         if exc.code not in (None, 0):
             return {"status": "runtime_error", "error_type": "SystemExit",
@@ -316,6 +327,17 @@ def run_main(request):
     except BaseException as exc:  # noqa: BLE001 - every escape is the solution's failure
         return failure("runtime_error", exc)
     return {"status": "ok"}
+
+
+def end_program():
+    """What interpreter shutdown does for a program: its `atexit` handlers run, and the streams
+    it may have replaced (fast-I/O templates wrap or swap `sys.stdout`) are flushed."""
+    try:
+        atexit._run_exitfuncs()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None and hasattr(stream, "flush"):
+                stream.flush()
 
 
 SOLUTION = {}
