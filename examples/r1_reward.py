@@ -168,10 +168,43 @@ def trl_reward(prompts=None, completions=None, **kwargs):
     return [result["total"] for result in R1RewardClient().reward(items)]
 
 
+# verl `data_source`s whose ground truth is code tests (verl's `prime_code` family and the
+# code-RL datasets): `{"inputs", "outputs", "fn_name"?}`, usually as a JSON string.
+CODE_SOURCES = ("codecontests", "apps", "codeforces", "taco", "deepcoder", "livecodebench",
+                "primeintellect", "prime_code", "code", "leetcode")
+
+
+def _code_tests(data_source, ground_truth):
+    """The ground truth as code tests, when it is some: routed by `data_source` or recognised by
+    its shape (the sandbox schema or a dataset's inputs/outputs, as an object or a JSON string)."""
+    value = ground_truth
+    if isinstance(value, str):
+        text = value.strip()
+        if not text.startswith("{"):
+            return None
+        try:
+            value = json.loads(text)
+        except ValueError:
+            # A code dataset's tests that do not parse: the server says why, per sample.
+            return ground_truth if _is_code_source(data_source) else None
+    if isinstance(value, dict) and ("kind" in value or ("inputs" in value and "outputs" in value)):
+        return value
+    return None
+
+
+def _is_code_source(data_source):
+    source = (data_source or "").lower()
+    return any(name in source for name in CODE_SOURCES)
+
+
 def _item_for_verl(data_source, solution_str, ground_truth, extra_info):
     extra_info = extra_info or {}
     item = {"prompt": extra_info.get("question") or "", "completion": solution_str}
-    if isinstance(ground_truth, dict):
+    tests = _code_tests(data_source, ground_truth)
+    if tests is not None:
+        item["tests"] = tests
+        item["task"] = "code"
+    elif isinstance(ground_truth, dict):
         tests = ground_truth.get("tests")
         if tests is not None:
             item["tests"] = json.loads(tests) if isinstance(tests, str) else tests

@@ -64,6 +64,12 @@ def verl():
     code = r1_reward.compute_score(data_source="codecontests", solution_str=CODE, ground_truth="",
                                    extra_info={"tests": TESTS})
     check(code["code"] == 1.0, f"verl code: {code}")
+    # verl's prime_code rows: the dataset's own tests as a JSON string in ground_truth.
+    apps = json.dumps({"inputs": [[1, 2], [5, 5]], "outputs": [[3], [10]], "fn_name": "add"})
+    routed = r1_reward.compute_score(data_source="codecontests", solution_str=CODE, ground_truth=apps)
+    check(routed["code"] == 1.0, f"verl prime_code ground truth: {routed}")
+    wrong = r1_reward.compute_score(data_source="taco", solution_str=WRONG_CODE, ground_truth=apps)
+    check(wrong["code"] == 0.0, f"verl prime_code wrong: {wrong}")
     batch = r1_reward.compute_score_batch(["math", "codecontests"], [BAD, WRONG_CODE],
                                           ["4", {"tests": TESTS}], [None, None])
     # No question in extra_info: the language reward cannot pick a target and is skipped.

@@ -78,7 +78,7 @@ fn fill_from_object(sample: &mut Sample, mut fields: Map<String, Value>) -> Resu
     fields.retain(|_, v| !v.is_null());
     if let Some(tests) = fields.remove("tests") {
         sample.tests = Some(
-            serde_json::from_value(without_null_fields(json_text(tests)?))
+            sandbox::Tests::from_value(without_null_fields(json_text(tests)?))
                 .map_err(|e| format!("label tests: {e}"))?,
         );
         sample.task = Some("code".into());
@@ -232,6 +232,10 @@ mod tests {
         assert_eq!(code.task.as_deref(), Some("code"));
         assert!(code.tests.is_some());
         assert!(label(json!({"tests": "not json"})).is_err());
+        // A dataset's own format (APPS / TACO / DeepCoder), as the JSON string they store.
+        let apps = json!({"inputs": ["2\n"], "outputs": ["4\n"]}).to_string();
+        let code = label(json!({"tests": apps})).unwrap();
+        assert!(matches!(code.tests, Some(sandbox::Tests::Stdio { .. })));
         assert!(label(json!([1, 2])).is_err());
     }
 

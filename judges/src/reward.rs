@@ -20,8 +20,9 @@ pub struct Sample {
     /// Math ground truth.
     #[serde(default)]
     pub answer: Option<String>,
-    /// Code tests in the sandbox schema.
-    #[serde(default)]
+    /// Code tests: the sandbox schema, or a dataset's `{"inputs", "outputs", "fn_name"?}` (also
+    /// as a JSON string).
+    #[serde(default, deserialize_with = "sandbox::dataset::any_format_opt")]
     pub tests: Option<Tests>,
     #[serde(default)]
     pub limits: Option<Limits>,

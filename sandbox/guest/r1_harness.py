@@ -381,6 +381,21 @@ def resolve(entry, namespace):
     return target
 
 
+def node_shape(annotation):
+    """Which LeetCode structure an annotation names: (builder, is_a_list_of_them) or None.
+    `ListNode` / `Optional[TreeNode]` is one; `List[Optional[ListNode]]` (merge k lists) is a
+    list of them."""
+    text = annotation if isinstance(annotation, str) else repr(annotation)
+    if "ListNode" in text:
+        build = nodes_from_list
+    elif "TreeNode" in text:
+        build = tree_from_list
+    else:
+        return None
+    compact = text.replace(" ", "").replace("typing.", "")
+    return build, compact.startswith(("List[", "list[", "Sequence["))
+
+
 def convert_args(fn, args, kwargs):
     """LeetCode passes linked lists and trees as lists: convert where the signature asks."""
     import inspect
@@ -391,20 +406,25 @@ def convert_args(fn, args, kwargs):
     except (TypeError, ValueError):
         return args, kwargs
     for name, value in list(bound.arguments.items()):
-        annotation = signature.parameters[name].annotation
-        text = annotation if isinstance(annotation, str) else repr(annotation)
-        if isinstance(value, list):
-            if "ListNode" in text:
-                bound.arguments[name] = nodes_from_list(value)
-            elif "TreeNode" in text:
-                bound.arguments[name] = tree_from_list(value)
+        shape = node_shape(signature.parameters[name].annotation)
+        if shape is None or not isinstance(value, list):
+            continue
+        build, many = shape
+        if many:
+            bound.arguments[name] = [build(v) if isinstance(v, list) else None for v in value]
+        else:
+            bound.arguments[name] = build(value)
     return list(bound.args), dict(bound.kwargs)
 
 
-def returns_nodes(fn):
-    annotation = getattr(fn, "__annotations__", {}).get("return")
-    text = annotation if isinstance(annotation, str) else repr(annotation)
-    return "ListNode" in text or "TreeNode" in text
+def returned_nodes(fn, value):
+    """A returned structure as LeetCode writes it: an empty list or tree (None) is []."""
+    shape = node_shape(getattr(fn, "__annotations__", {}).get("return"))
+    if shape is None:
+        return value
+    if shape[1] and isinstance(value, list):
+        return [[] if v is None else v for v in value]
+    return [] if value is None else value
 
 
 def call(request):
@@ -419,9 +439,31 @@ def call(request):
         if request.get("convert"):
             args, kwargs = convert_args(fn, args, kwargs)
         value = fn(*args, **kwargs)
-        if value is None and request.get("convert") and returns_nodes(fn):
-            value = []  # LeetCode writes an empty linked list or tree as []
+        if request.get("convert"):
+            value = returned_nodes(fn, value)
         return {"status": "ok", "value": encode(value)}
+    except BaseException as exc:  # noqa: BLE001
+        return failure("runtime_error", exc)
+
+
+def design(request):
+    """A LeetCode design problem: construct `class` with the first op's arguments, call each
+    later op as a method; the returns go back in order (the constructor's is None)."""
+    namespace = SOLUTION.get("globals")
+    if namespace is None:
+        return {"status": "runtime_error", "error_type": "RuntimeError",
+                "error": "the solution was not loaded"}
+    try:
+        cls = resolve(request["class"], namespace)
+        ops, all_args = request["ops"], decode(request["args"])
+        args, kwargs = convert_args(cls, all_args[0], {})
+        instance = cls(*args, **kwargs)
+        values = [None]
+        for op, op_args in zip(ops[1:], all_args[1:]):
+            method = getattr(instance, op)
+            args, kwargs = convert_args(method, op_args, {})
+            values.append(encode(returned_nodes(method, method(*args, **kwargs))))
+        return {"status": "ok", "value": values}
     except BaseException as exc:  # noqa: BLE001
         return failure("runtime_error", exc)
 
@@ -480,7 +522,7 @@ def check(request):
     return {"status": "ok", "checked": True}
 
 
-HANDLERS = {"main": run_main, "load": load, "call": call, "check": check}
+HANDLERS = {"main": run_main, "load": load, "call": call, "check": check, "design": design}
 
 
 def dispatch(raw):

@@ -41,6 +41,8 @@ pub enum SandboxError {
     NoTests,
     #[error("invalid limits: {0}")]
     InvalidLimits(String),
+    #[error("invalid design problem: {0}")]
+    InvalidDesign(String),
 }
 
 impl SandboxError {
@@ -56,7 +58,8 @@ impl SandboxError {
             | SandboxError::Io { .. } => true,
             SandboxError::UnsupportedLanguage(_)
             | SandboxError::NoTests
-            | SandboxError::InvalidLimits(_) => false,
+            | SandboxError::InvalidLimits(_)
+            | SandboxError::InvalidDesign(_) => false,
         }
     }
 

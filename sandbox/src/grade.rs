@@ -113,6 +113,20 @@ impl Sandbox {
             Tests::Assert { entry, script } => {
                 vec![self.timed(|| self.assert_case(code, entry, script, limits))]
             }
+            Tests::Design {
+                class,
+                ops,
+                args,
+                outputs,
+            } => {
+                let design = Design {
+                    class,
+                    ops,
+                    args,
+                    outputs,
+                };
+                vec![self.timed(|| self.design_case(code, &design, limits, &problem.compare))]
+            }
         };
         TestReport::from_cases(
             problem.id.clone(),
@@ -180,7 +194,34 @@ impl Sandbox {
             let value = expect_ok(run.request(&request), "returning")?;
             let actual = value.get("value").cloned().unwrap_or(Value::Null);
             value_matches(&actual, &case.output, compare)
+                .or_else(|diff| match &case.or_output {
+                    Some(other) => value_matches(&actual, other, compare).map_err(|_| diff),
+                    None => Err(diff),
+                })
                 .map_err(|diff| Failure::new(CaseStatus::WrongAnswer, diff))
+        });
+        CaseOutcome::from_run(result, &run)
+    }
+
+    /// A design problem: the operations run in the solution's instance; the returns come back
+    /// and are compared op by op on the host.
+    fn design_case(
+        &self,
+        code: &str,
+        design: &Design<'_>,
+        limits: &Limits,
+        compare: &Compare,
+    ) -> CaseOutcome {
+        let mut run = match self.engine.start(b"", limits, 0) {
+            Ok(run) => run,
+            Err(failure) => return CaseOutcome::failed(failure),
+        };
+        let result = load(&mut run, code).and_then(|()| {
+            let request = json!({"op": "design", "class": design.class, "ops": design.ops,
+                                 "args": design.args});
+            let value = expect_ok(run.request(&request), "running the operations")?;
+            let returned = value.get("value").and_then(Value::as_array).cloned();
+            design.check(&returned.unwrap_or_default(), compare)
         });
         CaseOutcome::from_run(result, &run)
     }
@@ -292,6 +333,33 @@ impl CaseOutcome {
     }
 }
 
+/// A design problem's operations and expected returns.
+struct Design<'a> {
+    class: &'a str,
+    ops: &'a [String],
+    args: &'a [Vec<Value>],
+    outputs: &'a [Value],
+}
+
+impl Design<'_> {
+    /// The first operation whose return differs names the failure.
+    fn check(&self, returned: &[Value], compare: &Compare) -> Result<(), Failure> {
+        if returned.len() != self.outputs.len() {
+            return Err(Failure::new(
+                CaseStatus::WrongAnswer,
+                format!("{} returns for {} operations", returned.len(), self.outputs.len()),
+            ));
+        }
+        for (i, (actual, expected)) in returned.iter().zip(self.outputs).enumerate().skip(1) {
+            value_matches(actual, expected, compare).map_err(|diff| {
+                let op = self.ops.get(i).map_or("?", String::as_str);
+                Failure::new(CaseStatus::WrongAnswer, format!("op {i} `{op}`: {diff}"))
+            })?;
+        }
+        Ok(())
+    }
+}
+
 fn validate(problem: &Problem) -> Result<(), SandboxError> {
     let language = problem.language.to_ascii_lowercase();
     if !matches!(language.as_str(), "python" | "python3" | "py") {
@@ -299,6 +367,19 @@ fn validate(problem: &Problem) -> Result<(), SandboxError> {
     }
     if problem.test_count() == 0 {
         return Err(SandboxError::NoTests);
+    }
+    if let Tests::Design {
+        ops, args, outputs, ..
+    } = &problem.tests
+    {
+        if ops.is_empty() || ops.len() != args.len() || ops.len() != outputs.len() {
+            return Err(SandboxError::InvalidDesign(format!(
+                "{} ops, {} argument lists, {} outputs: one each, at least the constructor",
+                ops.len(),
+                args.len(),
+                outputs.len()
+            )));
+        }
     }
     let limits = &problem.limits;
     if limits.time_ms == 0 || limits.time_ms > MAX_TIME_MS {

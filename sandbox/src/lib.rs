@@ -16,6 +16,7 @@
 //! ```
 
 pub mod compare;
+pub mod dataset;
 mod engine;
 mod error;
 pub mod extract;

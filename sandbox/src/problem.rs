@@ -13,6 +13,9 @@ pub struct Problem {
     pub language: String,
     /// Solution source, or a raw completion whose last fenced python block is the solution.
     pub code: String,
+    /// The sandbox schema, or a dataset's `{"inputs", "outputs", "fn_name"?}` (also as a JSON
+    /// string).
+    #[serde(deserialize_with = "crate::dataset::any_format")]
     pub tests: Tests,
     #[serde(default)]
     pub limits: Limits,
@@ -34,6 +37,15 @@ pub enum Tests {
     Stdio { cases: Vec<StdioCase> },
     /// HumanEval style: `script` defines `check(candidate)`; it runs with `entry` as candidate.
     Assert { entry: String, script: String },
+    /// LeetCode design problems (`LRUCache`): `ops[0]` constructs `class` with `args[0]`, each
+    /// later op is a method called with its `args`; the returns are compared with `outputs`
+    /// (the constructor's is `null`), op by op.
+    Design {
+        class: String,
+        ops: Vec<String>,
+        args: Vec<Vec<serde_json::Value>>,
+        outputs: Vec<serde_json::Value>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,6 +54,10 @@ pub struct CallCase {
     /// Positional arguments.
     pub input: Vec<serde_json::Value>,
     pub output: serde_json::Value,
+    /// Another accepted return value (datasets in the APPS shape wrap the value in a list and
+    /// accept either).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub or_output: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -122,7 +138,7 @@ impl Problem {
         match &self.tests {
             Tests::Call { cases, .. } => cases.len(),
             Tests::Stdio { cases } => cases.len(),
-            Tests::Assert { .. } => 1,
+            Tests::Assert { .. } | Tests::Design { .. } => 1,
         }
     }
 }

@@ -50,6 +50,36 @@ class Solution:
         "cases": [{"input": [[4, 2, 7, 1, 3, 6, 9]], "output": [4, 7, 2, 9, 6, 3, 1]}]}}),
     );
     assert!(v.passed, "{v:?}");
+    // Lists of linked lists, both ways: merge k lists (an empty list is a None head) and
+    // split a list into parts (None parts come back as []).
+    let lists = r#"
+class Solution:
+    def mergeKLists(self, lists: List[Optional[ListNode]]) -> Optional[ListNode]:
+        values = []
+        for node in lists:
+            while node:
+                values.append(node.val)
+                node = node.next
+        head = None
+        for v in sorted(values, reverse=True):
+            head = ListNode(v, head)
+        return head
+
+    def splitListToParts(self, head: Optional[ListNode], k: int) -> List[Optional[ListNode]]:
+        parts = []
+        for _ in range(k):
+            parts.append(head)
+            if head:
+                head, head.next = head.next, None
+        return parts
+"#;
+    let v = judge(json!({"code": lists, "tests": {"kind": "call", "entry": "Solution().mergeKLists",
+        "cases": [{"input": [[[1, 4, 5], [1, 3, 4], [2, 6]]], "output": [1, 1, 2, 3, 4, 4, 5, 6]},
+                  {"input": [[[], [1]]], "output": [1]}, {"input": [[]], "output": []}]}}));
+    assert!(v.passed, "{v:?}");
+    let v = judge(json!({"code": lists, "tests": {"kind": "call", "entry": "Solution().splitListToParts",
+        "cases": [{"input": [[1, 2, 3], 5], "output": [[1], [2], [3], [], []]}]}}));
+    assert!(v.passed, "{v:?}");
 }
 
 #[test]
@@ -80,6 +110,46 @@ fn call_results_compare_with_python_semantics() {
         .as_deref()
         .unwrap()
         .contains("expected [1,2,3]"));
+}
+
+#[test]
+fn design_problems_run_their_operations_and_name_the_first_wrong_one() {
+    let code = r#"
+class LRUCache:
+    def __init__(self, capacity: int):
+        self.capacity, self.items = capacity, OrderedDict()
+
+    def get(self, key: int) -> int:
+        if key not in self.items:
+            return -1
+        self.items.move_to_end(key)
+        return self.items[key]
+
+    def put(self, key: int, value: int) -> None:
+        self.items[key] = value
+        self.items.move_to_end(key)
+        if len(self.items) > self.capacity:
+            self.items.popitem(last=False)
+"#;
+    let tests = json!({"kind": "design", "class": "LRUCache",
+        "ops": ["LRUCache", "put", "put", "get", "put", "get", "put", "get", "get", "get"],
+        "args": [[2], [1, 1], [2, 2], [1], [3, 3], [2], [4, 4], [1], [3], [4]],
+        "outputs": [null, null, null, 1, null, -1, null, -1, 3, 4]});
+    let v = judge(json!({"code": code, "tests": tests}));
+    assert!(v.passed, "{v:?}");
+    // A cache that never evicts fails at the first get that should miss.
+    let wrong = code.replace("self.items.popitem(last=False)", "pass");
+    let v = judge(json!({"code": wrong, "tests": tests}));
+    assert_eq!(v.verdict, CaseStatus::WrongAnswer);
+    let detail = v.cases[0].detail.as_deref().unwrap();
+    assert!(detail.starts_with("op 5 `get`"), "{detail}");
+    // Mismatched lists are the problem's error, not a verdict.
+    let bad = json!({"code": code, "tests": {"kind": "design", "class": "LRUCache",
+        "ops": ["LRUCache", "get"], "args": [[2]], "outputs": [null, -1]}});
+    assert!(matches!(
+        common::sandbox().judge(&common::problem(bad)),
+        Err(SandboxError::InvalidDesign(_))
+    ));
 }
 
 #[test]
