@@ -25,7 +25,9 @@ impl Tests {
                 serde_json::from_value(Value::Object(fields)).map_err(|e| e.to_string())
             }
             Value::Object(fields) => from_dataset(&fields),
-            other => Err(format!("tests must be an object or a JSON string, not {other}")),
+            other => Err(format!(
+                "tests must be an object or a JSON string, not {other}"
+            )),
         }
     }
 }
@@ -46,7 +48,11 @@ fn from_dataset(fields: &Map<String, Value>) -> Result<Tests, String> {
             outputs.len()
         ));
     }
-    match fields.get("fn_name").and_then(Value::as_str).filter(|n| !n.is_empty()) {
+    match fields
+        .get("fn_name")
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+    {
         Some(entry) => Ok(Tests::Call {
             entry: entry.to_owned(),
             cases: inputs.iter().zip(outputs).map(call_case).collect(),
@@ -124,7 +130,10 @@ mod tests {
         let Tests::Stdio { cases } = Tests::from_value(json!(stdio.to_string())).unwrap() else {
             panic!("stdio expected");
         };
-        assert_eq!((cases[1].stdin.as_str(), cases[1].stdout.as_str()), ("3 4", "7"));
+        assert_eq!(
+            (cases[1].stdin.as_str(), cases[1].stdout.as_str()),
+            ("3 4", "7")
+        );
         let call = json!({"inputs": [[1, 2], [5]], "outputs": [[3], 5], "fn_name": "add"});
         let Tests::Call { entry, cases } = Tests::from_value(call).unwrap() else {
             panic!("call expected");

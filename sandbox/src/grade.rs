@@ -347,7 +347,11 @@ impl Design<'_> {
         if returned.len() != self.outputs.len() {
             return Err(Failure::new(
                 CaseStatus::WrongAnswer,
-                format!("{} returns for {} operations", returned.len(), self.outputs.len()),
+                format!(
+                    "{} returns for {} operations",
+                    returned.len(),
+                    self.outputs.len()
+                ),
             ));
         }
         for (i, (actual, expected)) in returned.iter().zip(self.outputs).enumerate().skip(1) {

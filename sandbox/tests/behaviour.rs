@@ -70,15 +70,21 @@ class Solution:
         for _ in range(k):
             parts.append(head)
             if head:
-                head, head.next = head.next, None
+                rest = head.next
+                head.next = None
+                head = rest
         return parts
 "#;
-    let v = judge(json!({"code": lists, "tests": {"kind": "call", "entry": "Solution().mergeKLists",
+    let v = judge(
+        json!({"code": lists, "tests": {"kind": "call", "entry": "Solution().mergeKLists",
         "cases": [{"input": [[[1, 4, 5], [1, 3, 4], [2, 6]]], "output": [1, 1, 2, 3, 4, 4, 5, 6]},
-                  {"input": [[[], [1]]], "output": [1]}, {"input": [[]], "output": []}]}}));
+                  {"input": [[[], [1]]], "output": [1]}, {"input": [[]], "output": []}]}}),
+    );
     assert!(v.passed, "{v:?}");
-    let v = judge(json!({"code": lists, "tests": {"kind": "call", "entry": "Solution().splitListToParts",
-        "cases": [{"input": [[1, 2, 3], 5], "output": [[1], [2], [3], [], []]}]}}));
+    let v = judge(
+        json!({"code": lists, "tests": {"kind": "call", "entry": "Solution().splitListToParts",
+        "cases": [{"input": [[1, 2, 3], 5], "output": [[1], [2], [3], [], []]}]}}),
+    );
     assert!(v.passed, "{v:?}");
 }
 
