@@ -85,6 +85,7 @@ fn call_case((input, output): (&Value, &Value)) -> CallCase {
     CallCase {
         input,
         output: output.clone(),
+        raises: None,
         or_output: also,
     }
 }

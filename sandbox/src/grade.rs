@@ -191,6 +191,9 @@ impl Sandbox {
         let result = load(&mut run, code).and_then(|()| {
             let request =
                 json!({"op": "call", "entry": entry, "args": case.input, "convert": true});
+            if let Some(class) = &case.raises {
+                return expect_raise(run.request(&request), class);
+            }
             let value = expect_ok(run.request(&request), "returning")?;
             let actual = value.get("value").cloned().unwrap_or(Value::Null);
             value_matches(&actual, &case.output, compare)
@@ -435,6 +438,41 @@ fn expect_ok(reply: Result<Reply, Failure>, doing: &str) -> Result<Value, Failur
                 error_text(&value, "unexpected guest response"),
             )),
         },
+    }
+}
+
+/// A call that must raise `class` (or a subclass): its exception's classes come back from the
+/// guest; a return is a wrong answer.
+fn expect_raise(reply: Result<Reply, Failure>, class: &str) -> Result<(), Failure> {
+    let value = match reply? {
+        Reply::Response(value) => value,
+        Reply::Exited(code) => {
+            return Err(Failure::new(
+                CaseStatus::WrongAnswer,
+                format!("expected {class} to be raised, the solution exited (status {code})"),
+            ))
+        }
+    };
+    let status = value.get("status").and_then(Value::as_str);
+    let classes: Vec<&str> = value
+        .get("error_classes")
+        .and_then(Value::as_array)
+        .map(|c| c.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    match status {
+        Some("runtime_error") if classes.contains(&class) => Ok(()),
+        Some("runtime_error") => Err(Failure::new(
+            CaseStatus::WrongAnswer,
+            format!(
+                "expected {class} to be raised, got {}",
+                error_text(&value, "another exception")
+            ),
+        )),
+        Some("ok") => Err(Failure::new(
+            CaseStatus::WrongAnswer,
+            format!("expected {class} to be raised, the call returned"),
+        )),
+        _ => expect_ok(Ok(Reply::Response(value)), "raising").map(|_| ()),
     }
 }
 

@@ -53,7 +53,12 @@ pub enum Tests {
 pub struct CallCase {
     /// Positional arguments.
     pub input: Vec<serde_json::Value>,
+    /// The expected return value (absent with `raises`).
+    #[serde(default)]
     pub output: serde_json::Value,
+    /// The call must raise this exception class (or a subclass of it), e.g. `"ValueError"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raises: Option<String>,
     /// Another accepted return value (datasets in the APPS shape wrap the value in a list and
     /// accept either).
     #[serde(default, skip_serializing_if = "Option::is_none")]

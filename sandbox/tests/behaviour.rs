@@ -4,7 +4,7 @@ mod common;
 
 use common::{judge, stdio};
 use sandbox::{CaseStatus, EngineOptions, Sandbox, SandboxError};
-use serde_json::json;
+use serde_json::{json, Value};
 
 #[test]
 fn memoized_recursion_reaches_depth_10000_and_plain_recursion_100000() {
@@ -159,6 +159,21 @@ class LRUCache:
 }
 
 #[test]
+fn a_call_can_be_expected_to_raise() {
+    let code = "def parse(text):\n    if not text.isdigit():\n        raise ValueError(text)\n    return int(text)\n";
+    let case = |input: &str, raises: &str| json!({"input": [input], "raises": raises});
+    let tests = |cases: Value| json!({"kind": "call", "entry": "parse", "cases": cases});
+    // The class itself or a base class of it.
+    let v = judge(json!({"code": code, "tests": tests(json!([case("x", "ValueError"), case("y", "Exception"),
+        {"input": ["12"], "output": 12}]))}));
+    assert!(v.passed, "{v:?}");
+    let v = judge(json!({"code": code, "tests": tests(json!([case("12", "ValueError"), case("x", "KeyError")]))}));
+    assert_eq!(v.cases[0].status, CaseStatus::WrongAnswer, "{v:?}");
+    assert!(v.cases[0].detail.as_deref().unwrap().contains("the call returned"));
+    assert_eq!(v.cases[1].status, CaseStatus::WrongAnswer, "{v:?}");
+}
+
+#[test]
 fn programs_find_what_a_real_interpreter_gives_them() {
     // Three-argument pow, though the prelude imports math's and operator's `pow`.
     let v = judge(json!({"code": "def f(b, e, m):\n    return pow(b, e, m)\n",
@@ -175,6 +190,9 @@ fn programs_find_what_a_real_interpreter_gives_them() {
     assert!(stdio(fast_io, "", "42").passed);
     let wrapped = "import sys, io\nsys.stdout = io.TextIOWrapper(io.BufferedWriter(io.FileIO(1, 'w', closefd=False)), write_through=False)\nprint(7)";
     assert!(stdio(wrapped, "", "7").passed);
+    // The deep-recursion idiom: a thread with a big stack runs its target inline.
+    let threaded = "import sys, threading\nsys.setrecursionlimit(10**6)\nthreading.stack_size(2**27)\ndef depth(n):\n    return 0 if n == 0 else 1 + depth(n - 1)\ndef main():\n    print(depth(20000))\nt = threading.Thread(target=main)\nt.start()\nt.join()";
+    assert!(stdio(threaded, "", "20000").passed);
 }
 
 #[test]
