@@ -164,12 +164,20 @@ fn a_call_can_be_expected_to_raise() {
     let case = |input: &str, raises: &str| json!({"input": [input], "raises": raises});
     let tests = |cases: Value| json!({"kind": "call", "entry": "parse", "cases": cases});
     // The class itself or a base class of it.
-    let v = judge(json!({"code": code, "tests": tests(json!([case("x", "ValueError"), case("y", "Exception"),
-        {"input": ["12"], "output": 12}]))}));
+    let v = judge(
+        json!({"code": code, "tests": tests(json!([case("x", "ValueError"), case("y", "Exception"),
+        {"input": ["12"], "output": 12}]))}),
+    );
     assert!(v.passed, "{v:?}");
-    let v = judge(json!({"code": code, "tests": tests(json!([case("12", "ValueError"), case("x", "KeyError")]))}));
+    let v = judge(
+        json!({"code": code, "tests": tests(json!([case("12", "ValueError"), case("x", "KeyError")]))}),
+    );
     assert_eq!(v.cases[0].status, CaseStatus::WrongAnswer, "{v:?}");
-    assert!(v.cases[0].detail.as_deref().unwrap().contains("the call returned"));
+    assert!(v.cases[0]
+        .detail
+        .as_deref()
+        .unwrap()
+        .contains("the call returned"));
     assert_eq!(v.cases[1].status, CaseStatus::WrongAnswer, "{v:?}");
 }
 
