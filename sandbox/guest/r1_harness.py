@@ -446,11 +446,14 @@ def returned_nodes(fn, value):
     return [] if value is None else value
 
 
+NOT_LOADED = {"status": "runtime_error", "error_type": "RuntimeError",
+              "error": "the solution was not loaded"}
+
+
 def call(request):
     namespace = SOLUTION.get("globals")
     if namespace is None:
-        return {"status": "runtime_error", "error_type": "RuntimeError",
-                "error": "the solution was not loaded"}
+        return NOT_LOADED
     try:
         fn = resolve(request["entry"], namespace)
         args = decode(request.get("args", []))
@@ -470,8 +473,7 @@ def design(request):
     later op as a method; the returns go back in order (the constructor's is None)."""
     namespace = SOLUTION.get("globals")
     if namespace is None:
-        return {"status": "runtime_error", "error_type": "RuntimeError",
-                "error": "the solution was not loaded"}
+        return NOT_LOADED
     try:
         cls = resolve(request["class"], namespace)
         ops, all_args = request["ops"], decode(request["args"])
