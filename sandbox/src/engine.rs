@@ -131,16 +131,30 @@ impl Run {
 
     /// Output over the cap overrides whatever else happened (the guest may have seen EIO).
     pub(crate) fn output_verdict(&self, result: Result<(), Failure>) -> Result<(), Failure> {
-        let over_cap = self.stdout.contents().len() > self.stdout_cap;
+        let over_cap = self.stdout.contents().len() > self.stdout_cap
+            || self.stderr.contents().len() > self.stdout_cap;
         let refused_write = matches!(&result, Err(f) if f.status == CaseStatus::RuntimeError
             && f.detail.contains("[Errno 29]"));
         if over_cap || refused_write {
-            return Err(Failure::new(
-                CaseStatus::OutputLimit,
-                format!("output exceeded {} KiB", self.stdout_cap >> 10),
-            ));
+            return Err(self.output_limit());
         }
         result
+    }
+
+    /// Which stream passed `limits.output_kb` (each of stdout and stderr has that cap).
+    fn output_limit(&self) -> Failure {
+        let stream = if self.stderr.contents().len() >= self.stdout_cap {
+            "stderr"
+        } else {
+            "stdout"
+        };
+        Failure::new(
+            CaseStatus::OutputLimit,
+            format!(
+                "{stream} exceeded {} KiB (limits.output_kb)",
+                self.stdout_cap >> 10
+            ),
+        )
     }
 
     pub(crate) fn stderr_tail(&self) -> String {
@@ -268,10 +282,7 @@ impl Run {
         }
         let message = format!("{err:#}");
         if message.contains("beyond capacity") || self.stdout.contents().len() >= self.stdout_cap {
-            return Trapped::Failed(Failure::new(
-                CaseStatus::OutputLimit,
-                format!("output exceeded {} KiB", self.stdout_cap >> 10),
-            ));
+            return Trapped::Failed(self.output_limit());
         }
         if let Some(exit) = err.downcast_ref::<I32Exit>() {
             return Trapped::Exit(exit.0);
@@ -388,7 +399,8 @@ impl GuestEngine {
         // guest's I/O error; a single write larger than the slack still fails (EIO) and is
         // recognised in `output_verdict`.
         let stdout = MemoryOutputPipe::new(output_cap.saturating_add(OUTPUT_SLACK_BYTES));
-        let stderr = MemoryOutputPipe::new(64 << 10);
+        // stderr has the same cap as stdout (`limits.output_kb`), not a fixed size of its own.
+        let stderr = MemoryOutputPipe::new(output_cap.saturating_add(OUTPUT_SLACK_BYTES));
         let random: Vec<u8> = (0..64u64)
             .flat_map(|i| {
                 seed.wrapping_mul(0x9e37_79b9_7f4a_7c15)

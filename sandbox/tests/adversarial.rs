@@ -171,6 +171,23 @@ fn output_floods_are_cut_off() {
     let v = judge(json!({"code": "while True:\n    print('x' * 1000)",
         "tests": {"kind": "stdio", "cases": [{"stdin": "", "stdout": "x"}]}, "limits": {"output_kb": 256}}));
     assert_eq!(v.verdict, CaseStatus::OutputLimit, "{v:?}");
+    let detail = v.cases[0].detail.as_deref().unwrap();
+    assert!(detail.starts_with("stdout exceeded 256 KiB"), "{detail}");
+    // stderr is capped by the same limit, and the verdict names it.
+    let v = judge(
+        json!({"code": "import sys\nwhile True:\n    sys.stderr.write('x' * 1000)",
+        "tests": {"kind": "stdio", "cases": [{"stdin": "", "stdout": "x"}]}, "limits": {"output_kb": 16}}),
+    );
+    assert_eq!(v.verdict, CaseStatus::OutputLimit, "{v:?}");
+    let detail = v.cases[0].detail.as_deref().unwrap();
+    assert!(detail.starts_with("stderr exceeded 16 KiB"), "{detail}");
+    // Below the cap stderr is no failure: 100 KiB of warnings with the default 1 MiB cap.
+    let v = stdio(
+        "import sys\nsys.stderr.write('w' * 100_000)\nprint(1)",
+        "",
+        "1",
+    );
+    assert!(v.passed, "{v:?}");
 }
 
 #[test]
