@@ -146,7 +146,6 @@ fn equal(actual: &Py, expected: &Py, tol: f64) -> bool {
                     .collect()
             };
             a.len() == e.len()
-                && a.iter().all(|(k, _)| hashable_key(k))
                 && one_to_one(&pairs(a), &pairs(e), &|x, y| match (x, y) {
                     (Py::Seq(x), Py::Seq(y)) => key_equal(&x[0], &y[0]) && equal(&x[1], &y[1], tol),
                     _ => false,
@@ -169,11 +168,6 @@ fn key_equal(actual: &Py, expected: &Py) -> bool {
         }
         _ => equal(actual, expected, 0.0),
     }
-}
-
-/// A returned dict key that Python could hash (lists and dicts cannot be keys).
-fn hashable_key(key: &Py) -> bool {
-    !matches!(key, Py::Dict(_))
 }
 
 /// The exact integer a float holds, as decimal digits (`None` unless finite and integral).
