@@ -5,6 +5,7 @@ use crate::error::SandboxError;
 use crate::problem::Limits;
 use crate::report::CaseStatus;
 use crate::runtime;
+use crate::sleep::{self, Deadline, HasDeadline};
 use serde_json::Value;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -87,6 +88,13 @@ pub(crate) struct Guest {
     peer_response: Vec<u8>,
     /// First failure of the peer (non-ok response or trap); it decides the test.
     pub(crate) peer_failure: Option<Failure>,
+    deadline: Deadline,
+}
+
+impl HasDeadline for Guest {
+    fn deadline(&self) -> Deadline {
+        self.deadline
+    }
 }
 
 /// Why a guest request did not produce a usable response.
@@ -378,6 +386,16 @@ impl GuestEngine {
         let mut linker: Linker<Guest> = Linker::new(engine);
         wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |guest: &mut Guest| &mut guest.wasi)
             .map_err(SandboxError::engine)?;
+        // Sleeps and polls end by the deadline (see `sleep`), replacing wasmtime-wasi's own.
+        linker.allow_shadowing(true);
+        linker
+            .func_wrap(
+                "wasi_snapshot_preview1",
+                "poll_oneoff",
+                sleep::poll_oneoff::<Guest>,
+            )
+            .map_err(SandboxError::engine)?;
+        linker.allow_shadowing(false);
         linker
             .func_wrap("r1", "peer_call", peer_call)
             .map_err(SandboxError::engine)?;
@@ -408,7 +426,11 @@ impl GuestEngine {
                     .to_le_bytes()
             })
             .collect();
+        let ticks = limits.time_ms.div_ceil(TICK.as_millis() as u64) + 1;
+        let deadline =
+            Deadline::after(TICK.saturating_mul(u32::try_from(ticks).unwrap_or(u32::MAX)));
         let wasi = WasiCtxBuilder::new()
+            .monotonic_clock(deadline.clock())
             .stdin(MemoryInputPipe::new(stdin.to_vec()))
             .stdout(stdout.clone())
             .stderr(stderr.clone())
@@ -430,10 +452,10 @@ impl GuestEngine {
                 peer: None,
                 peer_response: Vec::new(),
                 peer_failure: None,
+                deadline,
             },
         );
         store.limiter(|guest| &mut guest.memory);
-        let ticks = limits.time_ms.div_ceil(TICK.as_millis() as u64) + 1;
         store.set_epoch_deadline(ticks);
         store.epoch_deadline_trap();
         let fuel_budget = if self.options.fuel {

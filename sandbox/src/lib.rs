@@ -24,6 +24,7 @@ mod grade;
 pub mod problem;
 mod report;
 pub mod runtime;
+mod sleep;
 
 pub use engine::EngineOptions;
 pub use error::{Cause, SandboxError};

@@ -152,6 +152,31 @@ fn infinite_loops_hit_the_time_limit_even_when_they_catch_everything() {
 }
 
 #[test]
+fn sleeping_or_polling_past_the_limit_never_holds_a_worker() {
+    let started = std::time::Instant::now();
+    for code in [
+        "import time\ntime.sleep(30)\nprint(1)",
+        "import select\nselect.select([], [], [], 30)\nprint(1)",
+        "import time\ntry:\n    time.sleep(30)\nexcept BaseException:\n    pass\nprint(1)",
+        "import time\nwhile True:\n    time.sleep(0.05)",
+    ] {
+        let v = judge(
+            json!({"code": code, "tests": {"kind": "stdio", "cases": [{"stdin": "", "stdout": "1"}]},
+            "limits": {"time_ms": 400}}),
+        );
+        assert_eq!(v.verdict, CaseStatus::TimeLimit, "{code}: {v:?}");
+    }
+    // Four 30-second sleeps under a 0.4 s limit: held far less than one of them.
+    assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
+    // A short sleep within the limit really sleeps and then runs on.
+    let v = stdio(
+        "import time\nt = time.monotonic()\ntime.sleep(0.05)\nprint(time.monotonic() - t >= 0.05)",
+        "",
+        "True\n",
+    );
+    assert!(v.passed, "{v:?}");
+}
+#[test]
 fn memory_bombs_get_a_memory_limit_verdict() {
     for code in [
         "x = bytearray(2 * 10**9)",
