@@ -543,7 +543,50 @@ def check(request):
     return {"status": "ok", "checked": True}
 
 
-HANDLERS = {"main": run_main, "load": load, "call": call, "check": check, "design": design}
+def checker_verdict(check_fn, request, actual):
+    """(accepted, message) from `check(input, expected, actual)`: a truth value, a pair
+    (ok, message), or nothing (a checker that only asserts accepts by returning)."""
+    try:
+        verdict = check_fn(request["input"], request["expected"], actual)
+    except AssertionError as exc:
+        return False, error_tail(exc)
+    message = ""
+    if isinstance(verdict, tuple) and len(verdict) == 2:
+        verdict, message = verdict
+    return verdict is None or bool(verdict), str(message)
+
+
+def judge_output(request):
+    """stdio with a special judge: the trusted checker decides. It must accept the expected
+    output itself first (a checker that rejects the reference is broken: a judge error); after
+    that, an exception it raises on the actual output is a rejection of that output."""
+    try:
+        code = compile(request["checker"], "<checker>", "exec", dont_inherit=True)
+        namespace = fresh_namespace("checker")
+        exec(code, namespace)
+        check_fn = namespace.get("check")
+        if not callable(check_fn):
+            return {"status": "harness_error", "error_type": "NameError",
+                    "error": "the checker defines no check(input, expected, actual)"}
+        accepted, message = checker_verdict(check_fn, request, request["expected"])
+    except BaseException as exc:  # noqa: BLE001
+        return failure("harness_error", exc)
+    if not accepted:
+        return {"status": "harness_error", "error_type": "CheckerError",
+                "error": "the checker rejects the expected output: " + message}
+    try:
+        accepted, message = checker_verdict(check_fn, request, request["actual"])
+    except BaseException as exc:  # noqa: BLE001
+        return {"status": "wrong_answer", "error_type": type(exc).__name__,
+                "error": "the checker raised on this output: " + error_tail(exc)}
+    if not accepted:
+        return {"status": "wrong_answer", "error_type": "Rejected",
+                "error": message or "the checker rejected the output"}
+    return {"status": "ok", "checked": True}
+
+
+HANDLERS = {"main": run_main, "load": load, "call": call, "check": check, "design": design,
+            "judge_output": judge_output}
 
 
 def dispatch(raw):

@@ -2,8 +2,9 @@
 //! LiveCodeBench, PrimeIntellect; verl's `prime_code` ground truth): `{"inputs": [...],
 //! "outputs": [...], "fn_name"?: "..."}`, often serialised as a JSON string. They are read into
 //! the sandbox's own [`Tests`], so every entry point (CLI, `/v1/reward`, `/get_reward`, the
-//! shims) judges them alike.
+//! shims) judges them alike. SandboxFusion's `test_cases` come in through [`crate::fusion`].
 
+use crate::fusion;
 use crate::problem::{CallCase, StdioCase, Tests};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
@@ -24,6 +25,10 @@ impl Tests {
             Value::Object(fields) if fields.contains_key("kind") => {
                 serde_json::from_value(Value::Object(fields)).map_err(|e| e.to_string())
             }
+            Value::Object(mut fields) if fields.contains_key("test_cases") => {
+                Tests::from_value(fields.remove("test_cases").unwrap_or_default())
+            }
+            Value::Object(fields) if fields.contains_key("type") => fusion::tests(&fields),
             Value::Object(fields) => from_dataset(&fields),
             other => Err(format!(
                 "tests must be an object or a JSON string, not {other}"
@@ -39,7 +44,7 @@ fn list<'a>(fields: &'a Map<String, Value>, key: &str) -> Result<&'a Vec<Value>,
         .ok_or_else(|| format!("dataset tests need `{key}` as a list"))
 }
 
-fn from_dataset(fields: &Map<String, Value>) -> Result<Tests, String> {
+pub(crate) fn from_dataset(fields: &Map<String, Value>) -> Result<Tests, String> {
     let (inputs, outputs) = (list(fields, "inputs")?, list(fields, "outputs")?);
     if inputs.len() != outputs.len() || inputs.is_empty() {
         return Err(format!(
@@ -58,6 +63,7 @@ fn from_dataset(fields: &Map<String, Value>) -> Result<Tests, String> {
             cases: inputs.iter().zip(outputs).map(call_case).collect(),
         }),
         None => Ok(Tests::Stdio {
+            checker: None,
             cases: inputs
                 .iter()
                 .zip(outputs)
@@ -128,7 +134,8 @@ mod tests {
     #[test]
     fn stdio_and_call_datasets_become_sandbox_tests() {
         let stdio = json!({"inputs": ["1 2\n", ["3 4"]], "outputs": ["3\n", "7"]});
-        let Tests::Stdio { cases } = Tests::from_value(json!(stdio.to_string())).unwrap() else {
+        let Tests::Stdio { cases, .. } = Tests::from_value(json!(stdio.to_string())).unwrap()
+        else {
             panic!("stdio expected");
         };
         assert_eq!(

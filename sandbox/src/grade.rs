@@ -94,24 +94,26 @@ impl Sandbox {
     fn judge_checked(&self, problem: &Problem) -> TestReport {
         let started = Instant::now();
         let (code, extracted) = extract_code(&problem.code);
-        let limits = &problem.limits;
+        let attempt = Attempt {
+            code,
+            limits: &problem.limits,
+            compare: &problem.compare,
+        };
         let cases: Vec<CaseResult> = match &problem.tests {
             Tests::Call { entry, cases } => cases
                 .par_iter()
                 .enumerate()
-                .map(|(i, case)| {
-                    self.timed(|| self.call_case(code, entry, case, limits, &problem.compare, i))
-                })
+                .map(|(i, case)| self.timed(|| self.call_case(&attempt, entry, case, i)))
                 .collect(),
-            Tests::Stdio { cases } => cases
+            Tests::Stdio { cases, checker } => cases
                 .par_iter()
                 .enumerate()
                 .map(|(i, case)| {
-                    self.timed(|| self.stdio_case(code, case, limits, &problem.compare, i))
+                    self.timed(|| self.stdio_case(&attempt, case, checker.as_deref(), i))
                 })
                 .collect(),
             Tests::Assert { entry, script } => {
-                vec![self.timed(|| self.assert_case(code, entry, script, limits))]
+                vec![self.timed(|| self.assert_case(code, entry, script, attempt.limits))]
             }
             Tests::Design {
                 class,
@@ -125,7 +127,7 @@ impl Sandbox {
                     args,
                     outputs,
                 };
-                vec![self.timed(|| self.design_case(code, &design, limits, &problem.compare))]
+                vec![self.timed(|| self.design_case(&attempt, &design))]
             }
         };
         TestReport::from_cases(
@@ -153,42 +155,78 @@ impl Sandbox {
 
     fn stdio_case(
         &self,
-        code: &str,
+        attempt: &Attempt<'_>,
         case: &StdioCase,
-        limits: &Limits,
-        compare: &Compare,
+        checker: Option<&str>,
         index: usize,
     ) -> CaseOutcome {
         let mut run = match self
             .engine
-            .start(case.stdin.as_bytes(), limits, index as u64)
+            .start(case.stdin.as_bytes(), attempt.limits, index as u64)
         {
             Ok(run) => run,
             Err(failure) => return CaseOutcome::failed(failure),
         };
-        let result = run_main(&mut run, code).and_then(|()| {
+        let finished = run_main(&mut run, attempt.code);
+        let result = run.output_verdict(finished).and_then(|()| {
             let stdout = run.stdout();
             let text = String::from_utf8_lossy(&stdout);
-            stdout_matches(&text, &case.stdout, compare)
-                .map_err(|diff| Failure::new(CaseStatus::WrongAnswer, diff))
+            match checker {
+                Some(script) => self.special_judge(script, case, &text, attempt.limits),
+                None => stdout_matches(&text, &case.stdout, attempt.compare)
+                    .map_err(|diff| Failure::new(CaseStatus::WrongAnswer, diff)),
+            }
         });
         CaseOutcome::from_run(result, &run)
     }
 
+    /// A special judge: the trusted checker runs in a fresh instance of its own, after the
+    /// solution has finished, and sees the input, the expected output and the actual output.
+    fn special_judge(
+        &self,
+        script: &str,
+        case: &StdioCase,
+        actual: &str,
+        limits: &Limits,
+    ) -> Result<(), Failure> {
+        let mut checker = self.engine.start(b"", &trusted_limits(limits), 1)?;
+        let request = json!({"op": "judge_output", "checker": script, "input": case.stdin,
+                             "expected": case.stdout, "actual": actual});
+        let value = match checker.request(&request)? {
+            Reply::Response(value) => value,
+            Reply::Exited(code) => {
+                return Err(Failure::new(
+                    CaseStatus::JudgeError,
+                    format!("the checker exited with status {code}"),
+                ))
+            }
+        };
+        match value.get("status").and_then(Value::as_str) {
+            Some("ok") if value.get("checked") == Some(&Value::Bool(true)) => Ok(()),
+            Some("wrong_answer") => Err(Failure::new(
+                CaseStatus::WrongAnswer,
+                error_text(&value, "the checker rejected the output"),
+            )),
+            _ => Err(Failure::new(
+                CaseStatus::JudgeError,
+                error_text(&value, "the checker could not run"),
+            )),
+        }
+    }
+
     fn call_case(
         &self,
-        code: &str,
+        attempt: &Attempt<'_>,
         entry: &str,
         case: &CallCase,
-        limits: &Limits,
-        compare: &Compare,
         index: usize,
     ) -> CaseOutcome {
-        let mut run = match self.engine.start(b"", limits, index as u64) {
+        let mut run = match self.engine.start(b"", attempt.limits, index as u64) {
             Ok(run) => run,
             Err(failure) => return CaseOutcome::failed(failure),
         };
-        let result = load(&mut run, code).and_then(|()| {
+        let compare = attempt.compare;
+        let result = load(&mut run, attempt.code).and_then(|()| {
             let request =
                 json!({"op": "call", "entry": entry, "args": case.input, "convert": true});
             if let Some(class) = &case.raises {
@@ -208,23 +246,17 @@ impl Sandbox {
 
     /// A design problem: the operations run in the solution's instance; the returns come back
     /// and are compared op by op on the host.
-    fn design_case(
-        &self,
-        code: &str,
-        design: &Design<'_>,
-        limits: &Limits,
-        compare: &Compare,
-    ) -> CaseOutcome {
-        let mut run = match self.engine.start(b"", limits, 0) {
+    fn design_case(&self, attempt: &Attempt<'_>, design: &Design<'_>) -> CaseOutcome {
+        let mut run = match self.engine.start(b"", attempt.limits, 0) {
             Ok(run) => run,
             Err(failure) => return CaseOutcome::failed(failure),
         };
-        let result = load(&mut run, code).and_then(|()| {
+        let result = load(&mut run, attempt.code).and_then(|()| {
             let request = json!({"op": "design", "class": design.class, "ops": design.ops,
                                  "args": design.args});
             let value = expect_ok(run.request(&request), "running the operations")?;
             let returned = value.get("value").and_then(Value::as_array).cloned();
-            design.check(&returned.unwrap_or_default(), compare)
+            design.check(&returned.unwrap_or_default(), attempt.compare)
         });
         CaseOutcome::from_run(result, &run)
     }
@@ -239,12 +271,7 @@ impl Sandbox {
         if let Err(failure) = load(&mut solution, code) {
             return CaseOutcome::from_run(Err(failure), &solution);
         }
-        let checker_limits = Limits {
-            memory_mb: limits.memory_mb.max(256),
-            fuel: None,
-            ..*limits
-        };
-        let mut checker = match self.engine.start(b"", &checker_limits, 1) {
+        let mut checker = match self.engine.start(b"", &trusted_limits(limits), 1) {
             Ok(run) => run,
             Err(failure) => return CaseOutcome::failed(failure),
         };
@@ -277,6 +304,23 @@ impl Sandbox {
             Err(failure) => Err(failure),
         };
         CaseOutcome::from_run(result, &checker)
+    }
+}
+
+/// What every test of one problem shares: the solution and how it is run and compared.
+struct Attempt<'a> {
+    code: &'a str,
+    limits: &'a Limits,
+    compare: &'a Compare,
+}
+
+/// Limits of a trusted instance (a check script or a checker): the test's time, at least the
+/// default memory, no fuel budget (the solution's fuel is what a fuel limit measures).
+fn trusted_limits(limits: &Limits) -> Limits {
+    Limits {
+        memory_mb: limits.memory_mb.max(256),
+        fuel: None,
+        ..*limits
     }
 }
 

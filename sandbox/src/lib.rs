@@ -20,6 +20,7 @@ pub mod dataset;
 mod engine;
 mod error;
 pub mod extract;
+pub mod fusion;
 mod grade;
 pub mod problem;
 mod report;

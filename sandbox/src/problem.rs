@@ -33,8 +33,16 @@ fn python() -> String {
 pub enum Tests {
     /// LeetCode / APPS `fn_name`: call `entry` with JSON arguments, compare the return value.
     Call { entry: String, cases: Vec<CallCase> },
-    /// Whole program: feed stdin, compare stdout token-wise.
-    Stdio { cases: Vec<StdioCase> },
+    /// Whole program: feed stdin, compare stdout token-wise — or, for problems with several
+    /// right outputs (special judge), let `checker` decide.
+    Stdio {
+        cases: Vec<StdioCase>,
+        /// Python source defining `check(input, expected, actual)` (all text); it returns a
+        /// truth value or `(ok, message)`, or nothing to accept; an `AssertionError` rejects. It
+        /// runs in its own instance after the solution, which never sees it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        checker: Option<String>,
+    },
     /// HumanEval style: `script` defines `check(candidate)`; it runs with `entry` as candidate.
     Assert { entry: String, script: String },
     /// LeetCode design problems (`LRUCache`): `ops[0]` constructs `class` with `args[0]`, each
@@ -142,7 +150,7 @@ impl Problem {
     pub fn test_count(&self) -> usize {
         match &self.tests {
             Tests::Call { cases, .. } => cases.len(),
-            Tests::Stdio { cases } => cases.len(),
+            Tests::Stdio { cases, .. } => cases.len(),
             Tests::Assert { .. } | Tests::Design { .. } => 1,
         }
     }

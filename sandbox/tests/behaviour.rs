@@ -3,7 +3,7 @@
 mod common;
 
 use common::{judge, stdio};
-use sandbox::{CaseStatus, EngineOptions, Sandbox, SandboxError};
+use sandbox::{CaseStatus, EngineOptions, Problem, Sandbox, SandboxError};
 use serde_json::{json, Value};
 
 #[test]
@@ -304,4 +304,74 @@ fn fuel_budgets_give_load_independent_time_limits() {
     assert_eq!(again.cases[0].fuel, Some(used), "fuel use is deterministic");
     let poor = sandbox.judge(&p(used / 2)).unwrap();
     assert_eq!(poor.verdict, CaseStatus::TimeLimit);
+}
+
+#[test]
+fn a_checker_judges_problems_with_several_right_outputs() {
+    // Print two positive numbers that sum to c: many outputs are right.
+    let checker = "def check(input, expected, actual):\n    a, b = map(int, actual.split())\n    return (a > 0 and b > 0 and a + b == int(input), f'{a} + {b} is not {input.strip()}')\n";
+    let problem = |code: &str, checker: &str| {
+        judge(
+            json!({"code": code, "tests": {"kind": "stdio", "checker": checker,
+            "cases": [{"stdin": "7\n", "stdout": "3 4\n"}, {"stdin": "2\n", "stdout": "1 1\n"}]}}),
+        )
+    };
+    for right in [
+        "c = int(input())\nprint(c - 1, 1)",
+        "c = int(input())\nprint(1, c - 1)",
+    ] {
+        let v = problem(right, checker);
+        assert!(v.passed, "{right}: {v:?}");
+    }
+    let v = problem("c = int(input())\nprint(c, 0)", checker);
+    assert_eq!(v.verdict, CaseStatus::WrongAnswer, "{v:?}");
+    assert!(
+        v.cases[0]
+            .detail
+            .as_deref()
+            .unwrap_or("")
+            .contains("is not 7"),
+        "{v:?}"
+    );
+    // Output the checker cannot even parse is the solution's wrong answer.
+    let v = problem("print('seven')", checker);
+    assert_eq!(v.verdict, CaseStatus::WrongAnswer, "{v:?}");
+    // An assertion in the checker rejects too.
+    let asserting = "def check(input, expected, actual):\n    assert actual.split() == expected.split(), 'differs'\n";
+    let v = problem("print(2, 2)", asserting);
+    assert_eq!(v.verdict, CaseStatus::WrongAnswer, "{v:?}");
+    // A checker that rejects the expected output itself is broken: the judge's error.
+    let broken = "def check(input, expected, actual):\n    return False\n";
+    let v = problem("c = int(input())\nprint(c - 1, 1)", broken);
+    assert_eq!(v.verdict, CaseStatus::JudgeError, "{v:?}");
+    let v = problem("print(1)", "x = 1\n");
+    assert_eq!(v.verdict, CaseStatus::JudgeError, "{v:?}");
+    // The solution's own failures still decide first.
+    let v = problem("raise ValueError('no')", checker);
+    assert_eq!(v.verdict, CaseStatus::RuntimeError, "{v:?}");
+}
+
+#[test]
+fn sandbox_fusion_submit_requests_judge_like_the_sandbox_schema() {
+    let submit = |completion: &str, test_cases: Value| {
+        let problem = Problem::from_value(json!({"completion": completion, "config": {
+            "language": "python", "run_timeout": 5, "provided_data": {"test_cases": test_cases},
+            "extra": {"run_all_cases": true}}}))
+        .expect("a valid submit request");
+        common::sandbox().judge(&problem).expect("judgeable")
+    };
+    let stdio = json!({"type": "stdin_stdout", "input": ["1 2", "3 4"], "output": ["3", "7"], "fn_name": null});
+    assert!(
+        submit(
+            "```python\na, b = map(int, input().split())\nprint(a + b)\n```",
+            stdio.clone()
+        )
+        .passed
+    );
+    assert!(!submit("```python\nprint(3)\n```", stdio).passed);
+    let call = json!({"type": "function_call", "input": [[1, 2], [3, 4]], "output": [[3], [7]], "fn_name": "add"});
+    assert!(submit("def add(a, b):\n    return a + b\n", call.clone()).passed);
+    assert!(!submit("def add(a, b):\n    return a - b\n", call).passed);
+    let assert = json!({"type": "assert", "test": "def check(candidate):\n    assert candidate(2) == 4\n", "entry_point": "sq"});
+    assert!(submit("def sq(x):\n    return x * x\n", assert).passed);
 }

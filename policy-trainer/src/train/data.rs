@@ -162,6 +162,7 @@ impl ToyTask {
                         stdin: String::new(),
                         stdout: self.solve(digits),
                     }],
+                    checker: None,
                 };
                 (question, completion, None, Some(tests))
             }

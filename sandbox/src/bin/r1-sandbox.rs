@@ -109,7 +109,9 @@ fn judge(
             continue;
         }
         inputs.push(
-            serde_json::from_str::<Problem>(&line)
+            serde_json::from_str(&line)
+                .map_err(|e| e.to_string())
+                .and_then(Problem::from_value)
                 .map_err(|e| format!("line {}: invalid problem: {e}", number + 1)),
         );
     }
