@@ -1,6 +1,7 @@
 //! The wasmtime side: one shared engine and pre-linked snapshot; a fresh store and instance per
 //! test, with epoch deadlines, memory caps and in-memory stdio.
 
+use crate::capture::CappedPipe;
 use crate::error::SandboxError;
 use crate::problem::Limits;
 use crate::report::CaseStatus;
@@ -120,7 +121,7 @@ pub(crate) struct Run {
     memory: Memory,
     stdout: MemoryOutputPipe,
     stdout_cap: usize,
-    stderr: MemoryOutputPipe,
+    stderr: CappedPipe,
     fuel_budget: Option<u64>,
     /// Set once the instance trapped; it cannot be called again.
     dead: bool,
@@ -137,10 +138,9 @@ impl Run {
         self.stdout.contents().to_vec()
     }
 
-    /// Output over the cap overrides whatever else happened (the guest may have seen EIO).
+    /// stdout over the cap overrides whatever else happened (the guest may have seen EIO).
     pub(crate) fn output_verdict(&self, result: Result<(), Failure>) -> Result<(), Failure> {
-        let over_cap = self.stdout.contents().len() > self.stdout_cap
-            || self.stderr.contents().len() > self.stdout_cap;
+        let over_cap = self.stdout.contents().len() > self.stdout_cap;
         let refused_write = matches!(&result, Err(f) if f.status == CaseStatus::RuntimeError
             && f.detail.contains("[Errno 29]"));
         if over_cap || refused_write {
@@ -149,27 +149,29 @@ impl Run {
         result
     }
 
-    /// Which stream passed `limits.output_kb` (each of stdout and stderr has that cap).
     fn output_limit(&self) -> Failure {
-        let stream = if self.stderr.contents().len() >= self.stdout_cap {
-            "stderr"
-        } else {
-            "stdout"
-        };
         Failure::new(
             CaseStatus::OutputLimit,
             format!(
-                "{stream} exceeded {} KiB (limits.output_kb)",
+                "stdout exceeded {} KiB (limits.output_kb)",
                 self.stdout_cap >> 10
             ),
         )
     }
 
+    /// The last lines of stderr, with a marker when it was cut at the cap.
     pub(crate) fn stderr_tail(&self) -> String {
-        let bytes = self.stderr.contents();
+        let (bytes, dropped) = self.stderr.contents();
         let text = String::from_utf8_lossy(&bytes);
         let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(8)..].join("\n")
+        let tail = lines[lines.len().saturating_sub(8)..].join("\n");
+        if dropped == 0 {
+            return tail;
+        }
+        format!(
+            "{tail}\n[stderr cut at {} KiB (limits.output_kb): {dropped} more bytes dropped]",
+            self.stdout_cap >> 10
+        )
     }
 
     pub(crate) fn peak_memory(&self) -> u64 {
@@ -417,8 +419,8 @@ impl GuestEngine {
         // guest's I/O error; a single write larger than the slack still fails (EIO) and is
         // recognised in `output_verdict`.
         let stdout = MemoryOutputPipe::new(output_cap.saturating_add(OUTPUT_SLACK_BYTES));
-        // stderr has the same cap as stdout (`limits.output_kb`), not a fixed size of its own.
-        let stderr = MemoryOutputPipe::new(output_cap.saturating_add(OUTPUT_SLACK_BYTES));
+        // stderr keeps `limits.output_kb` like stdout, but past it bytes are dropped, not refused.
+        let stderr = CappedPipe::new(output_cap);
         let random: Vec<u8> = (0..64u64)
             .flat_map(|i| {
                 seed.wrapping_mul(0x9e37_79b9_7f4a_7c15)
