@@ -15,8 +15,8 @@ impl Tests {
     pub fn from_value(value: Value) -> Result<Tests, String> {
         match value {
             Value::String(text) => {
-                let parsed: Value =
-                    serde_json::from_str(&text).map_err(|e| format!("tests are not JSON: {e}"))?;
+                let parsed = crate::exact_json::parse(&text)
+                    .map_err(|e| format!("tests are not JSON: {e}"))?;
                 match parsed {
                     Value::String(_) => Err("tests are a JSON string inside a JSON string".into()),
                     other => Tests::from_value(other),

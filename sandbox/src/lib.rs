@@ -20,6 +20,7 @@ pub mod compare;
 pub mod dataset;
 mod engine;
 mod error;
+pub mod exact_json;
 pub mod extract;
 pub mod fusion;
 mod grade;

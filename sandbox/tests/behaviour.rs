@@ -375,3 +375,23 @@ fn sandbox_fusion_submit_requests_judge_like_the_sandbox_schema() {
     let assert = json!({"type": "assert", "test": "def check(candidate):\n    assert candidate(2) == 4\n", "entry_point": "sq"});
     assert!(submit("def sq(x):\n    return x * x\n", assert).passed);
 }
+
+#[test]
+fn integers_beyond_64_bits_stay_exact_in_dataset_tests() {
+    // A dataset row's tests as a JSON string (verl's prime_code ground truth), big literals raw.
+    let tests = r#"{"inputs": [[123456789012345678901], [-99999999999999999999]],
+                    "outputs": [123456789012345678902, -99999999999999999998], "fn_name": "inc"}"#;
+    let right = judge(json!({"code": "def inc(x):\n    return x + 1\n", "tests": tests}));
+    assert!(right.passed, "{right:?}");
+    let off_by_one = judge(json!({"code": "def inc(x):\n    return x + 2\n", "tests": tests}));
+    assert_eq!(
+        off_by_one.verdict,
+        CaseStatus::WrongAnswer,
+        "{off_by_one:?}"
+    );
+    // The arguments arrive as Python ints, not floats.
+    let typed = judge(
+        json!({"code": "def inc(x):\n    assert type(x) is int\n    return x + 1\n", "tests": tests}),
+    );
+    assert!(typed.passed, "{typed:?}");
+}

@@ -109,7 +109,7 @@ fn judge(
             continue;
         }
         inputs.push(
-            serde_json::from_str(&line)
+            sandbox::exact_json::parse(&line)
                 .map_err(|e| e.to_string())
                 .and_then(Problem::from_value)
                 .map_err(|e| format!("line {}: invalid problem: {e}", number + 1)),
