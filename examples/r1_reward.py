@@ -15,7 +15,9 @@ verl (custom reward function)::
     reward.custom_reward_function.path=examples/r1_reward.py
     reward.custom_reward_function.name=compute_score        # or compute_score_batch with the batch manager
 
-  The server URL comes from R1_REWARD_URL (default http://127.0.0.1:5000).
+  The server URL comes from R1_REWARD_URL (default http://127.0.0.1:5000). Returns
+  {"score": total, <component>: value}, None for a component that does not apply (reward_kwargs
+  `skipped_value: 0.0` for GDPO). Use the naive or dapo manager: PRIME's positional call is refused.
 
 A failed reward is never a zero. When a reward that applies to a sample errors, panics or times
 out, the server's `total` for that sample is null and `failed` names the components: the TRL
@@ -29,7 +31,9 @@ OpenRLHF needs no code: `--remote_rm_url http://127.0.0.1:5000/get_reward` (≤ 
 import hashlib
 import json
 import os
+import sys
 import time
+import types
 import urllib.error
 import urllib.request
 
@@ -225,22 +229,40 @@ def _item_for_verl(data_source, solution_str, ground_truth, extra_info):
     return item
 
 
-def _verl_result(result):
+def _verl_result(result, skipped_value=None):
     if result["total"] is None:
         raise RewardFailedError(f"rewards failed for this sample: {', '.join(result['failed'])}: "
                                 + "; ".join(f"{c['name']}: {c['reason']}" for c in result["components"]
                                             if c["name"] in result["failed"]))
-    # The same keys for every sample, so verl's per-key lists stay aligned.
+    # The same keys for every sample, so verl's per-key lists stay aligned. A component that does
+    # not apply (code on a math row) is None: verl's validation metrics leave None out of a key's
+    # mean, where 0.0 would drag it down.
     out = {"score": result["total"]}
     for component in result["components"]:
-        out[component["name"]] = component["value"] if component["outcome"] == "scored" else 0.0
+        out[component["name"]] = component["value"] if component["outcome"] == "scored" else skipped_value
     return out
 
 
-def compute_score(data_source=None, solution_str="", ground_truth=None, extra_info=None, **kwargs):
-    """verl's per-sample custom reward: {"score": total, <component>: value, ...}."""
+class PrimeManagerError(SystemExit):
+    """verl's PRIME reward manager reads a bare number from compute_score and scores anything else,
+    and any exception, as 0 for the whole batch. A SystemExit is the one thing it does not swallow."""
+
+
+def _refuse_positional(args):
+    if args:
+        raise PrimeManagerError(
+            "r1_reward.compute_score was called positionally, as verl's PRIME reward manager calls it; "
+            "PRIME reads a bare number and silently scores this function's dict results (and every "
+            "failure) as 0. Use reward_manager naive or dapo, or call compute_score with keywords.")
+
+
+def compute_score(*args, data_source=None, solution_str="", ground_truth=None, extra_info=None, **kwargs):
+    """verl's per-sample custom reward: {"score": total, <component>: value or None, ...}.
+    reward_kwargs: `url` (else R1_REWARD_URL); `skipped_value` (default None) for components that
+    do not apply, e.g. 0.0 for verl's GDPO, which turns None into NaN advantages."""
+    _refuse_positional(args)
     item = _item_for_verl(data_source, solution_str, ground_truth, extra_info)
-    return _verl_result(R1RewardClient(kwargs.get("url")).reward([item])[0])
+    return _verl_result(R1RewardClient(kwargs.get("url")).reward([item])[0], kwargs.get("skipped_value"))
 
 
 def compute_score_batch(data_sources, solution_strs, ground_truths, extra_infos=None, **kwargs):
@@ -250,4 +272,15 @@ def compute_score_batch(data_sources, solution_strs, ground_truths, extra_infos=
         _item_for_verl(source, solution, truth, extra)
         for source, solution, truth, extra in zip(data_sources, solution_strs, ground_truths, extra_infos)
     ]
-    return [_verl_result(result) for result in R1RewardClient(kwargs.get("url")).reward(items)]
+    return [_verl_result(result, kwargs.get("skipped_value"))
+            for result in R1RewardClient(kwargs.get("url")).reward(items)]
+
+
+# verl loads this file by path under a generated module name that it does not register in
+# sys.modules, so its functions cannot be pickled into a process pool (verl's PRIME manager): every
+# sample would then score 0 without this code running. Registered, the pool's forked workers
+# reach compute_score, which refuses PRIME's call with a clear message. (A second load by path
+# replaces the first: the newest functions are the picklable ones.)
+if getattr(sys.modules.get(__name__), "__dict__", None) is not globals():
+    sys.modules[__name__] = types.ModuleType(__name__)
+    sys.modules[__name__].__dict__.update(globals())

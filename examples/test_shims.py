@@ -61,13 +61,25 @@ def verl():
     check(scored["score"] == 3.0 and scored["accuracy"] == 1.0, f"verl math: {scored}")
     wrong = r1_reward.compute_score(data_source="math", solution_str=BAD, ground_truth="4")
     check(wrong["accuracy"] == 0.0 and set(wrong) == set(scored), f"verl keys stay aligned: {wrong}")
+    # A component that does not apply is None (verl leaves it out of that key's logged mean),
+    # or the `skipped_value` reward kwarg (0.0 for GDPO, which turns None into NaN advantages).
+    check(scored["code"] is None, f"verl skipped component: {scored}")
+    zeroed = r1_reward.compute_score(data_source="math", solution_str=GOOD, ground_truth="4", skipped_value=0.0)
+    check(zeroed["code"] == 0.0 and zeroed["accuracy"] == 1.0, f"verl skipped_value: {zeroed}")
+    # verl's PRIME manager calls positionally and zeroes dict results: refused, not silently 0.
+    try:
+        r1_reward.compute_score("math", GOOD, "4", None)
+    except r1_reward.PrimeManagerError as error:
+        check("PRIME" in str(error), f"PRIME refusal message: {error}")
+    else:
+        raise AssertionError("a positional (PRIME) call must be refused")
     code = r1_reward.compute_score(data_source="codecontests", solution_str=CODE, ground_truth="",
                                    extra_info={"tests": TESTS})
     check(code["code"] == 1.0, f"verl code: {code}")
     # verl's prime_code rows: the dataset's own tests as a JSON string in ground_truth.
     apps = json.dumps({"inputs": [[1, 2], [5, 5]], "outputs": [[3], [10]], "fn_name": "add"})
     routed = r1_reward.compute_score(data_source="codecontests", solution_str=CODE, ground_truth=apps)
-    check(routed["code"] == 1.0, f"verl prime_code ground truth: {routed}")
+    check(routed["code"] == 1.0 and routed["accuracy"] is None, f"verl prime_code ground truth: {routed}")
     wrong = r1_reward.compute_score(data_source="taco", solution_str=WRONG_CODE, ground_truth=apps)
     check(wrong["code"] == 0.0, f"verl prime_code wrong: {wrong}")
     batch = r1_reward.compute_score_batch(["math", "codecontests"], [BAD, WRONG_CODE],
