@@ -10,7 +10,7 @@ use crate::sleep::{self, Deadline, HasDeadline};
 use serde_json::Value;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use wasmtime::{
     Caller, Config, Engine, InstanceAllocationStrategy, InstancePre, Linker, Memory, Module,
     PoolingAllocationConfig, ResourceLimiter, Store, Trap,
@@ -312,7 +312,7 @@ enum Trapped {
     Failed(Failure),
 }
 
-/// Increments the engine's epoch every tick until dropped.
+/// Keeps the engine's epoch in step with the wall clock (one per tick) until dropped.
 struct Ticker {
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -325,9 +325,19 @@ impl Ticker {
         let thread = std::thread::Builder::new()
             .name("r1-epoch".into())
             .spawn(move || {
+                // Ticks follow the wall clock, not the count of wake-ups: on a saturated
+                // machine this thread wakes late, and counting wake-ups let deadlines stretch
+                // by a third. Catching up keeps every deadline within a tick or two of its
+                // budget in wall time.
+                let started = Instant::now();
+                let mut ticked: u128 = 0;
                 while !flag.load(Ordering::Relaxed) {
                     std::thread::sleep(TICK);
-                    engine.increment_epoch();
+                    let due = started.elapsed().as_nanos() / TICK.as_nanos();
+                    while ticked < due {
+                        engine.increment_epoch();
+                        ticked += 1;
+                    }
                 }
             })
             .ok();
