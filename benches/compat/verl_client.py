@@ -62,7 +62,7 @@ def data_proto(tokenizer):
     return DataProto.from_dict(tensors=tensors, non_tensors=non_tensors)
 
 
-def config(tokenizer_dir, manager):
+def config(tokenizer_dir, manager, reward_kwargs=None):
     from omegaconf import OmegaConf
 
     reward_yaml = os.path.join(os.path.dirname(__import__("verl").__file__), "trainer", "config", "reward",
@@ -71,34 +71,33 @@ def config(tokenizer_dir, manager):
     cfg = OmegaConf.create({"reward": reward, "actor_rollout_ref": {"model": {"path": tokenizer_dir,
                                                                               "tokenizer_path": tokenizer_dir}}})
     overrides = OmegaConf.create({"reward": {
-        "custom_reward_function": {"path": SHIM, "name": "compute_score", "reward_kwargs": {}},
+        "custom_reward_function": {"path": SHIM, "name": "compute_score", "reward_kwargs": reward_kwargs or {}},
         "reward_manager": {"source": "register", "name": manager},
         "reward_model": {"enable": False},
         "num_workers": 1,
-    }})
+    }, "trainer": {"experiment_name": "r1-compat"}})
     return OmegaConf.merge(cfg, overrides)
 
 
-def check_rewards(label, reward_tensor, extra):
+def check_rewards(label, reward_tensor, extra, skipped_value=None):
     totals = reward_tensor.sum(-1).tolist()
     for i, (source, _, _, _, want, skipped) in enumerate(ROWS):
         if want is not None:
             check(totals[i] == want, f"{label}: row {i} ({source}) total {totals[i]}, want {want}")
-        check(extra[skipped][i] is None, f"{label}: row {i} ({source}) skipped {skipped} is {extra[skipped][i]!r}, "
-                                         "want None (a 0 would dilute verl's logged means)")
+        check(extra[skipped][i] == skipped_value, f"{label}: row {i} ({source}) skipped {skipped} is "
+              f"{extra[skipped][i]!r}, want {skipped_value} (a 0 would dilute verl's logged means)")
         check(extra["score"][i] == totals[i], f"{label}: score {extra['score'][i]} vs reward {totals[i]}")
 
 
-def reward_loop(manager, tokenizer_dir, data):
-    """verl 0.9's path: RewardLoopWorker per sample, then RewardLoopManager's aggregation."""
-    import asyncio
-
+def reward_loop(manager, tokenizer_dir, data, reward_kwargs=None):
+    """verl 0.9's path: RewardLoopWorker per sample, then RewardLoopManager's aggregation.
+    Returns the batch with rm_scores and the reward keys."""
     import ray
     from verl.experimental.reward_loop import reward_loop as rl
     from verl.trainer.ppo.reward import extract_reward
     from verl.trainer.ppo.metric_utils import process_validation_metrics
 
-    cfg = config(tokenizer_dir, manager)
+    cfg = config(tokenizer_dir, manager, reward_kwargs)
     worker = rl.RewardLoopWorker(cfg)
 
     class Remote:
@@ -121,7 +120,10 @@ def reward_loop(manager, tokenizer_dir, data):
         rl.ray.get = real_get
     batch = data.union(out)  # in place: `data` now carries rm_scores
     reward_tensor, extra = extract_reward(batch)
-    check_rewards(f"reward loop {manager}", reward_tensor, extra)
+    skipped_value = (reward_kwargs or {}).get("skipped_value")
+    check_rewards(f"reward loop {manager}", reward_tensor, extra, skipped_value)
+    if skipped_value is not None:
+        return batch
     infos = {"reward": reward_tensor.sum(-1).tolist(), **{k: list(v) for k, v in extra.items()}}
     metrics = process_validation_metrics(list(data.non_tensor_batch["data_source"]),
                                          list(data.non_tensor_batch["uid"]), infos)
@@ -129,8 +131,29 @@ def reward_loop(manager, tokenizer_dir, data):
     check(metrics["codecontests"]["code"]["mean@1"] == 1.0, f"code metric: {metrics['codecontests']}")
     check(all(not math.isnan(m) for per in metrics.values() for var in per.values() for m in var.values()),
           f"no NaN in logged metrics: {metrics}")
-    del asyncio
-    return len(ROWS)
+    return batch
+
+
+def gdpo(tokenizer_dir, tokenizer):
+    """verl's GDPO normalises each named reward key per group: a None there becomes NaN
+    (np.asarray(..., float32)) and every advantage NaN. With reward_kwargs skipped_value=0.0
+    the advantages are finite."""
+    import numpy as np
+    from verl.trainer.ppo.core_algos import compute_gdpo_outcome_advantage
+
+    def advantages(batch):
+        prompt_length = batch.batch["prompts"].size(1)
+        mask = batch.batch["attention_mask"][:, prompt_length:]
+        adv, _ = compute_gdpo_outcome_advantage(
+            token_level_rewards=batch.batch["rm_scores"], response_mask=mask,
+            index=batch.non_tensor_batch["uid"], config={"gdpo_reward_keys": ["accuracy", "code", "format"]},
+            non_tensor_batch=batch.non_tensor_batch, batch=batch.batch)
+        return adv
+
+    zeroed = reward_loop("gdpo", tokenizer_dir, data_proto(tokenizer), {"skipped_value": 0.0})
+    check(bool(np.isfinite(advantages(zeroed).numpy()).all()), "GDPO advantages with skipped_value=0.0")
+    default = reward_loop("naive", tokenizer_dir, data_proto(tokenizer))
+    check(bool(np.isnan(advantages(default).numpy()).any()), "GDPO on None components is NaN (documented)")
 
 
 def legacy(name, tokenizer, data):
@@ -180,8 +203,12 @@ def main():
     print(f"verl {verl.__version__}: reward-loop managers {sorted(REWARD_MANAGER)}")
     samples = 0
     for name in ("naive", "dapo"):
-        samples += reward_loop(name, tokenizer_dir, data_proto(tokenizer))
+        reward_loop(name, tokenizer_dir, data_proto(tokenizer))
+        samples += len(ROWS)
         print(f"verl reward loop {name}: ok")
+    gdpo(tokenizer_dir, tokenizer)
+    samples += 2 * len(ROWS)
+    print("verl reward loop gdpo: ok with reward_kwargs skipped_value=0.0 (None gives NaN advantages)")
     for name in ("naive", "dapo", "batch"):
         samples += legacy(name, tokenizer, data_proto(tokenizer))
         print(f"verl legacy {name}: ok")
