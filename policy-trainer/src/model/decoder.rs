@@ -7,7 +7,7 @@
 //! parameter receives a non-zero gradient.
 
 use crate::model::error::ModelError;
-use candle_core::{DType, Device, Module, Tensor, D};
+use candle_core::{DType, Device, Tensor, D};
 use candle_nn::{Init, VarBuilder, VarMap};
 use serde::{Deserialize, Serialize};
 
@@ -105,23 +105,58 @@ fn stats_dtype(dtype: DType) -> DType {
     }
 }
 
-fn linear(
-    inputs: usize,
-    outputs: usize,
-    bias: bool,
-    vb: VarBuilder,
-) -> candle_core::Result<candle_nn::Linear> {
-    let init = Init::Randn {
-        mean: 0.0,
-        stdev: 0.02,
-    };
-    let weight = vb.get_with_hints((outputs, inputs), "weight", init)?;
-    let bias = if bias {
-        Some(vb.get_with_hints(outputs, "bias", Init::Const(0.0))?)
+/// The dtype parameters are stored and updated in: f32 master weights whatever the compute
+/// dtype (a bf16 weight cannot take an Adam step much below its ~0.4% spacing), f64 for f64.
+pub fn master_dtype(compute: DType) -> DType {
+    if compute == DType::F64 {
+        DType::F64
     } else {
-        None
-    };
-    Ok(candle_nn::Linear::new(weight, bias))
+        DType::F32
+    }
+}
+
+/// A projection whose master weight is cast to the activations' dtype inside the graph, so the
+/// forward runs in the compute dtype and the gradient lands on the f32 master.
+struct Linear {
+    weight: Tensor,
+    bias: Option<Tensor>,
+}
+
+impl Linear {
+    fn new(
+        inputs: usize,
+        outputs: usize,
+        bias: bool,
+        vb: VarBuilder,
+    ) -> candle_core::Result<Linear> {
+        let init = Init::Randn {
+            mean: 0.0,
+            stdev: 0.02,
+        };
+        let weight = vb.get_with_hints((outputs, inputs), "weight", init)?;
+        let bias = if bias {
+            Some(vb.get_with_hints(outputs, "bias", Init::Const(0.0))?)
+        } else {
+            None
+        };
+        Ok(Linear { weight, bias })
+    }
+
+    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        let dtype = x.dtype();
+        let weight = self.weight.to_dtype(dtype)?;
+        let y = match x.dims() {
+            [b, t, k] => x
+                .reshape((b * t, *k))?
+                .matmul(&weight.t()?)?
+                .reshape((*b, *t, ()))?,
+            _ => x.matmul(&weight.t()?)?,
+        };
+        match &self.bias {
+            Some(bias) => y.broadcast_add(&bias.to_dtype(dtype)?),
+            None => Ok(y),
+        }
+    }
 }
 
 /// Keys and values of the positions seen so far, per layer.
@@ -151,10 +186,10 @@ impl KvCache {
 }
 
 struct Attention {
-    q: candle_nn::Linear,
-    k: candle_nn::Linear,
-    v: candle_nn::Linear,
-    o: candle_nn::Linear,
+    q: Linear,
+    k: Linear,
+    v: Linear,
+    o: Linear,
     heads: usize,
     kv_heads: usize,
     head_dim: usize,
@@ -165,15 +200,15 @@ impl Attention {
         let (h, d) = (config.hidden_size, config.head_dim());
         let kv = config.num_key_value_heads * d;
         Ok(Attention {
-            q: linear(
+            q: Linear::new(
                 h,
                 config.num_attention_heads * d,
                 config.attention_bias,
                 vb.pp("q_proj"),
             )?,
-            k: linear(h, kv, config.attention_bias, vb.pp("k_proj"))?,
-            v: linear(h, kv, config.attention_bias, vb.pp("v_proj"))?,
-            o: linear(config.num_attention_heads * d, h, false, vb.pp("o_proj"))?,
+            k: Linear::new(h, kv, config.attention_bias, vb.pp("k_proj"))?,
+            v: Linear::new(h, kv, config.attention_bias, vb.pp("v_proj"))?,
+            o: Linear::new(config.num_attention_heads * d, h, false, vb.pp("o_proj"))?,
             heads: config.num_attention_heads,
             kv_heads: config.num_key_value_heads,
             head_dim: d,
@@ -280,9 +315,9 @@ impl Rope {
 }
 
 struct Mlp {
-    gate: candle_nn::Linear,
-    up: candle_nn::Linear,
-    down: candle_nn::Linear,
+    gate: Linear,
+    up: Linear,
+    down: Linear,
 }
 
 impl Mlp {
@@ -312,8 +347,8 @@ pub struct Decoder {
 }
 
 impl Decoder {
-    /// Build the model; missing parameters are created in `vars` (random init for a new model,
-    /// or filled in afterwards by a loader).
+    /// Build the model computing in `dtype`; missing parameters are created in `vars`, in the
+    /// [`master_dtype`] (random init for a new model, or filled in afterwards by a loader).
     pub fn new(
         config: &ModelConfig,
         vars: &VarMap,
@@ -321,7 +356,14 @@ impl Decoder {
         device: &Device,
     ) -> Result<Decoder, ModelError> {
         config.validate()?;
-        let vb = VarBuilder::from_varmap(vars, dtype, device);
+        if dtype == DType::F16 {
+            return Err(ModelError::Config(
+                "dtype f16 would need loss scaling, which this trainer does not do: use bf16 \
+                 (the same memory and speed, f32's range) or f32"
+                    .into(),
+            ));
+        }
+        let vb = VarBuilder::from_varmap(vars, master_dtype(dtype), device);
         let model = vb.pp("model");
         let init = Init::Randn {
             mean: 0.0,
@@ -341,9 +383,9 @@ impl Decoder {
                 attention: Attention::new(config, vb.pp("self_attn"))?,
                 mlp_norm: RmsNorm::new(h, config.rms_norm_eps, vb.pp("post_attention_layernorm"))?,
                 mlp: Mlp {
-                    gate: linear(h, m, false, vb.pp("mlp.gate_proj"))?,
-                    up: linear(h, m, false, vb.pp("mlp.up_proj"))?,
-                    down: linear(m, h, false, vb.pp("mlp.down_proj"))?,
+                    gate: Linear::new(h, m, false, vb.pp("mlp.gate_proj"))?,
+                    up: Linear::new(h, m, false, vb.pp("mlp.up_proj"))?,
+                    down: Linear::new(m, h, false, vb.pp("mlp.down_proj"))?,
                 },
             });
         }
@@ -372,6 +414,7 @@ impl Decoder {
         &self.device
     }
 
+    /// The compute dtype (parameters are held in [`master_dtype`] of it).
     pub fn dtype(&self) -> DType {
         self.dtype
     }
@@ -414,7 +457,8 @@ impl Decoder {
         let mut x = self
             .embed
             .index_select(&tokens.flatten_all()?, 0)?
-            .reshape((b, t, self.config.hidden_size))?;
+            .reshape((b, t, self.config.hidden_size))?
+            .to_dtype(self.dtype)?;
         for (layer, slot) in self.layers.iter().zip(cache.layers.iter_mut()) {
             let attended = layer.attention.forward(
                 &layer.attention_norm.forward(&x)?,
@@ -426,7 +470,11 @@ impl Decoder {
             x = (&x + layer.mlp.forward(&layer.mlp_norm.forward(&x)?)?)?;
         }
         let x = self.norm.forward(&x)?;
-        let head = self.head.as_ref().unwrap_or(&self.embed);
+        let head = self
+            .head
+            .as_ref()
+            .unwrap_or(&self.embed)
+            .to_dtype(self.dtype)?;
         let logits = x
             .reshape((b * t, self.config.hidden_size))?
             .matmul(&head.t()?)?

@@ -27,10 +27,14 @@ pub struct ModelSource {
     /// A system message for every prompt.
     #[serde(default)]
     pub system: Option<String>,
+    /// The compute dtype (parameters and optimizer state stay in f32).
     #[serde(default)]
     pub dtype: WeightDType,
     #[serde(default)]
     pub device: DeviceKind,
+    /// Let f32 matmuls on CUDA use TF32 tensor cores (faster; ~1e-3 relative precision).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tf32: bool,
     /// Shape of a `toy` model.
     #[serde(default)]
     pub toy: ToyShape,
@@ -44,7 +48,8 @@ pub enum SourceKind {
     Gguf,
 }
 
-/// The dtype weights are held and trained in.
+/// The dtype the forward and backward passes run in. Parameters and the optimizer's state are
+/// f32 whatever this is; `f16` is refused (it would need loss scaling).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WeightDType {
@@ -136,6 +141,7 @@ impl ModelSource {
             system: None,
             dtype: WeightDType::default(),
             device: DeviceKind::default(),
+            tf32: false,
             toy: ToyShape::default(),
         }
     }
@@ -144,6 +150,9 @@ impl ModelSource {
     /// toy model's initial weights.
     pub fn load(&self, checkpoint: Option<&Path>, seed: u64) -> Result<LoadedModel, ModelError> {
         let device = self.device.open()?;
+        if self.tf32 && self.device == DeviceKind::Cuda {
+            candle_core::cuda::set_gemm_reduced_precision_f32(true);
+        }
         let dtype = self.dtype.into();
         let path = self.path.as_deref().map(expand_home).unwrap_or_default();
         let loaded = match (checkpoint, self.source) {

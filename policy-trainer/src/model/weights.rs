@@ -120,7 +120,7 @@ pub fn fill_vars(
                     var.dims()
                 )));
             }
-            var.set(&tensor.to_dtype(dtype)?.to_device(device)?)?;
+            var.set(&tensor.to_dtype(var.dtype())?.to_device(device)?)?;
         }
     }
     Ok(vars)
