@@ -49,6 +49,7 @@ fn main() -> anyhow::Result<()> {
             beta2: 0.999,
             eps: 1e-8,
             weight_decay: 0.0,
+            decay_all_parameters: false,
             max_grad_norm: 1.0,
             warmup_steps: 0,
             min_lr_ratio: 1.0,

@@ -189,7 +189,7 @@ fn complete(
     params: &Params,
 ) -> Result<(Vec<serde_json::Value>, usize, usize), TrainError> {
     let prompt = policy.tokenizer.encode(&render(policy, &params.messages))?;
-    let mut stop_sequences = policy.template.stop_sequences(&policy.tokenizer);
+    let mut stop_sequences = policy.stop_sequences();
     for stop in &params.stops {
         let ids = policy.tokenizer.encode(stop)?;
         if !ids.is_empty() {

@@ -78,13 +78,7 @@ fn reports_are_reproducible_with_a_seed_and_the_cli_writes_them() {
 
     let dir = std::env::temp_dir().join(format!("r1-eval-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    policy_trainer::model::weights::save_hf(
-        &dir,
-        &policy.config,
-        &policy.vars,
-        Some(&policy.tokenizer),
-    )
-    .unwrap();
+    policy_trainer::model::weights::save_hf(&dir, &policy.saved()).unwrap();
     let json = dir.join("report.json");
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_r1-train"))
         .arg("eval")

@@ -287,7 +287,21 @@ fn loss_arithmetic_matches_hand_computation() {
         &cfg(Aggregation::Dapo),
     )
     .unwrap();
-    assert_eq!(clipped.clip_fraction, 1.0);
+    // Clipping takes effect only where A > 0 (3 of the 5 tokens): TRL's high-clip count; the
+    // negative-advantage row keeps its gradient (the unclipped term is the smaller one).
+    assert_eq!(clipped.clip.high, 0.6);
+    assert_eq!(clipped.clip.low, 0.0);
+    assert_eq!(clipped.clip.region, 0.6);
+    let below = grpo_loss(
+        &logp,
+        Some(&(&logp + 0.5).unwrap()),
+        None,
+        &adv,
+        &mask,
+        &cfg(Aggregation::Dapo),
+    )
+    .unwrap();
+    assert_eq!((below.clip.low, below.clip.high), (0.4, 0.0));
     let expected = (-3.0 * 1.2 + 2.0 * 2.0 * 0.5f64.exp()) / 5.0;
     assert!((clipped.loss.to_scalar::<f64>().unwrap() - expected).abs() < 1e-12);
     // Missing reference with beta > 0 is an error, not a silent zero.

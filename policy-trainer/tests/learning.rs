@@ -125,7 +125,14 @@ fn kl_to_the_reference_and_off_policy_reuse_are_reported() {
     }
     for r in &records {
         assert!(r["loss"].as_f64().unwrap().is_finite());
-        assert!((0.0..=1.0).contains(&r["clip_fraction"].as_f64().unwrap()));
+        let f = |key: &str| r[key].as_f64().unwrap_or_else(|| panic!("no {key}: {r}"));
+        assert!((0.0..=1.0).contains(&f("clip_fraction")));
+        assert!(
+            (f("clip_fraction/low") + f("clip_fraction/high") - f("clip_fraction")).abs() < 1e-9
+        );
+        // Entropy estimate from the sampled tokens, and generation / training rates apart.
+        assert!(f("entropy") > 0.0, "{r}");
+        assert!(f("generation_tokens_per_s") > 0.0 && f("training_tokens_per_s") > 0.0);
         assert!(r["sample"]["completion"].is_string());
     }
     // μ = 1 and the reference reset after every step: the policy equals its reference when the

@@ -56,6 +56,7 @@ fn train(config: &ModelConfig, start: &VarMap, dtype: DType, lr: f64, steps: usi
         beta2: 0.999,
         eps: 1e-8,
         weight_decay: 0.0,
+        decay_all_parameters: false,
         max_grad_norm: 0.0,
         warmup_steps: 0,
         min_lr_ratio: 1.0,

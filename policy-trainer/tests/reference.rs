@@ -8,7 +8,7 @@
 mod common;
 
 use candle_core::{DType, Device};
-use policy_trainer::model::weights::{load_gguf, save_hf};
+use policy_trainer::model::weights::{load_gguf, save_hf, Saved};
 use policy_trainer::model::ChatTemplate;
 use policy_trainer::model::{Decoder, ModelConfig};
 use std::path::{Path, PathBuf};
@@ -100,7 +100,16 @@ fn smollm2_logits_match_transformers() {
     let tokenizer = loaded.tokenizer.clone().unwrap();
     let dir = std::env::temp_dir().join(format!("r1-reference-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    save_hf(&dir, &loaded.config, &loaded.vars, Some(&tokenizer)).unwrap();
+    save_hf(
+        &dir,
+        &Saved {
+            config: &loaded.config,
+            vars: &loaded.vars,
+            tokenizer: Some(&tokenizer),
+            eos_tokens: &loaded.eos_tokens,
+        },
+    )
+    .unwrap();
     let model = Decoder::new(&loaded.config, &loaded.vars, DType::F32, &Device::Cpu).unwrap();
     let text = ChatTemplate::Chatml.prompt(None, "What is 12 + 30? Answer in \\boxed{}.");
     let ids = tokenizer.encode(&text).unwrap();
@@ -163,13 +172,14 @@ fn checkpoints_written_here_load_in_transformers() {
         }
         let dir = std::env::temp_dir().join(format!("r1-reference-{}-{class}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        save_hf(
-            &dir,
-            &config,
-            &vars,
-            Some(&policy_trainer::model::tokenizer::toy_tokenizer()),
-        )
-        .unwrap();
+        let tokenizer = policy_trainer::model::tokenizer::toy_tokenizer();
+        let saved = Saved {
+            config: &config,
+            vars: &vars,
+            tokenizer: Some(&tokenizer),
+            eos_tokens: &[],
+        };
+        save_hf(&dir, &saved).unwrap();
         let ids = [1u32, 40, 41, 9, 77, 2, 15, 30];
         let (theirs, report) = transformers_logits(&python, &dir, &ids, config.vocab_size);
         let (difference, scale, _) =

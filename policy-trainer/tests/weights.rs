@@ -6,7 +6,7 @@ mod common;
 use candle_core::quantized::{gguf_file, GgmlDType, QTensor};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarMap;
-use policy_trainer::model::weights::{fill_vars, load_gguf, load_hf, save_hf};
+use policy_trainer::model::weights::{fill_vars, load_gguf, load_hf, save_hf, Saved};
 use policy_trainer::model::{tokenizer::toy_tokenizer, ChatTemplate};
 use policy_trainer::model::{Decoder, ModelConfig};
 use std::collections::HashMap;
@@ -51,7 +51,14 @@ fn hf_folder_round_trips_exactly_for_llama_and_qwen2_layouts() {
         let config = common::tiny_config(40, tied, bias);
         let (vars, model) = random_model(&config);
         let dir = tempdir();
-        save_hf(dir.path(), &config, &vars, Some(&toy_tokenizer())).unwrap();
+        let tokenizer = toy_tokenizer();
+        let saved = Saved {
+            config: &config,
+            vars: &vars,
+            tokenizer: Some(&tokenizer),
+            eos_tokens: &[7],
+        };
+        save_hf(dir.path(), &saved).unwrap();
         let saved: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(dir.path().join("config.json")).unwrap())
                 .unwrap();
@@ -59,6 +66,8 @@ fn hf_folder_round_trips_exactly_for_llama_and_qwen2_layouts() {
         let loaded = load_hf(dir.path(), DType::F32, &Device::Cpu).unwrap();
         assert_eq!(loaded.config, config);
         assert!(loaded.tokenizer.is_some());
+        // The end-of-sequence ids survive the round trip (a stage's model keeps stopping).
+        assert_eq!(loaded.eos_tokens, vec![7]);
         let reloaded =
             Decoder::new(&loaded.config, &loaded.vars, DType::F32, &Device::Cpu).unwrap();
         let tokens = [3u32, 17, 5, 39, 0, 8];
@@ -244,6 +253,7 @@ fn gguf_import_undoes_the_llama_qk_permutation_and_dequantizes() {
             ("llama.rope.freq_base", Value::F32(config.rope_theta as f32)),
             ("llama.context_length", n(config.max_position_embeddings)),
             ("tokenizer.ggml.model", Value::String("gpt2".into())),
+            ("tokenizer.ggml.eos_token_id", n(1)),
             ("tokenizer.ggml.pre", Value::String("smollm".into())),
             (
                 "tokenizer.ggml.tokens",
@@ -275,6 +285,7 @@ fn gguf_import_undoes_the_llama_qk_permutation_and_dequantizes() {
         drop(file);
         let loaded = load_gguf(&path, DType::F32, &Device::Cpu).unwrap();
         assert_eq!(loaded.config.vocab_size, config.vocab_size);
+        assert_eq!(loaded.eos_tokens, vec![1]);
         assert!(loaded.config.tie_word_embeddings);
         let imported =
             Decoder::new(&loaded.config, &loaded.vars, DType::F32, &Device::Cpu).unwrap();
@@ -358,4 +369,49 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+#[test]
+fn a_models_own_end_of_sequence_ids_end_its_rollouts() {
+    use policy_trainer::model::generate::Completion;
+    use policy_trainer::model::ModelSource;
+    use policy_trainer::train::policy::Policy;
+    let tokenizer = toy_tokenizer();
+    let config = common::tiny_config(tokenizer.vocab_size(), true, false);
+    let (vars, _) = random_model(&config);
+    let dir = tempdir();
+    let saved = Saved {
+        config: &config,
+        vars: &vars,
+        tokenizer: Some(&tokenizer),
+        eos_tokens: &[],
+    };
+    save_hf(dir.path(), &saved).unwrap();
+    // A Llama-3-style generation_config with two end ids, beside a config.json without any.
+    std::fs::write(
+        dir.path().join("generation_config.json"),
+        r#"{"eos_token_id": [9, 12]}"#,
+    )
+    .unwrap();
+    let source = ModelSource::from_path(dir.path(), ChatTemplate::Plain);
+    let policy = Policy::load(&source, None, 0).unwrap();
+    assert_eq!(policy.eos_tokens, vec![9, 12]);
+    let stops = policy.stop_sequences();
+    assert!(
+        stops.contains(&vec![9]) && stops.contains(&vec![12]),
+        "{stops:?}"
+    );
+    // The end id is not part of the text the rewards see.
+    let completion = Completion {
+        tokens: vec![3, 4, 12],
+        logprobs: vec![0.0; 3],
+        stopped: true,
+    };
+    let text = policy.completion_text(&completion).unwrap();
+    assert_eq!(text, tokenizer.decode(&[3, 4]).unwrap());
+    // Checkpoints write them back, so a later stage's model stops too.
+    let again = tempdir();
+    save_hf(again.path(), &policy.saved()).unwrap();
+    let reloaded = load_hf(again.path(), DType::F32, &Device::Cpu).unwrap();
+    assert_eq!(reloaded.eos_tokens, vec![9, 12]);
 }

@@ -6,6 +6,7 @@
 //! (`tests/layers.rs` checks). Everything above may use it.
 
 pub mod decoder;
+pub mod eos;
 mod error;
 pub mod generate;
 pub mod logprobs;

@@ -120,6 +120,8 @@ pub struct LoadedModel {
     pub vars: VarMap,
     pub decoder: Decoder,
     pub tokenizer: Tokenizer,
+    /// The model's own end-of-sequence ids, plus the template's end-of-turn token.
+    pub eos_tokens: Vec<u32>,
 }
 
 impl ModelSource {
@@ -177,7 +179,12 @@ impl ModelSource {
             )));
         }
         let decoder = Decoder::new(&loaded.config, &loaded.vars, dtype, &device)?;
+        let mut eos_tokens = loaded.eos_tokens;
+        eos_tokens.extend(tokenizer.token_id(self.template.end_of_turn()));
+        eos_tokens.sort_unstable();
+        eos_tokens.dedup();
         Ok(LoadedModel {
+            eos_tokens,
             config: loaded.config,
             vars: loaded.vars,
             decoder,
@@ -218,6 +225,7 @@ impl ModelSource {
             config,
             vars,
             tokenizer: Some(tokenizer),
+            eos_tokens: Vec::new(),
         })
     }
 }

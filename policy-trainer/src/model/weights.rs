@@ -3,6 +3,7 @@
 //! Q/K row permutation for Llama undone; the tokenizer rebuilt from the GGUF vocabulary).
 
 use crate::model::decoder::{Decoder, ModelConfig};
+use crate::model::eos;
 use crate::model::error::ModelError;
 use crate::model::tokenizer::Tokenizer;
 use candle_core::quantized::gguf_file;
@@ -11,11 +12,13 @@ use candle_nn::VarMap;
 use std::collections::HashMap;
 use std::path::Path;
 
-/// A model ready to train: its architecture, its parameters and (when known) its tokenizer.
+/// A model ready to train: its architecture, its parameters and (when known) its tokenizer and
+/// end-of-sequence ids.
 pub struct Loaded {
     pub config: ModelConfig,
     pub vars: VarMap,
     pub tokenizer: Option<Tokenizer>,
+    pub eos_tokens: Vec<u32>,
 }
 
 /// Read an HF `config.json` (Llama, Mistral or Qwen2 family).
@@ -90,9 +93,11 @@ pub fn load_hf(dir: &Path, dtype: DType, device: &Device) -> Result<Loaded, Mode
     } else {
         None
     };
+    let eos_tokens = eos::from_hf_folder(dir, tokenizer.as_ref())?;
     Ok(Loaded {
         config,
         vars,
+        eos_tokens,
         tokenizer,
     })
 }
@@ -126,15 +131,16 @@ pub fn fill_vars(
     Ok(vars)
 }
 
-/// Write `config.json`, `model.safetensors` (f32) and `tokenizer.json` into `dir` (which must
-/// exist) in the layout `transformers` loads: `LlamaForCausalLM`, or `Qwen2ForCausalLM` when
-/// the q/k/v projections have biases.
-pub fn save_hf(
-    dir: &Path,
-    config: &ModelConfig,
-    vars: &VarMap,
-    tokenizer: Option<&Tokenizer>,
-) -> Result<(), ModelError> {
+/// Write `config.json`, `generation_config.json` (the end-of-sequence ids), `model.safetensors`
+/// (f32) and `tokenizer.json` into `dir` (which must exist) in the layout `transformers` loads:
+/// `LlamaForCausalLM`, or `Qwen2ForCausalLM` when the q/k/v projections have biases.
+pub fn save_hf(dir: &Path, loaded: &Saved<'_>) -> Result<(), ModelError> {
+    let Saved {
+        config,
+        vars,
+        tokenizer,
+        eos_tokens,
+    } = *loaded;
     let (architecture, model_type) = if config.attention_bias {
         ("Qwen2ForCausalLM", "qwen2")
     } else {
@@ -150,15 +156,13 @@ pub fn save_hf(
     if !config.attention_bias {
         object.insert("mlp_bias".into(), false.into());
     }
-    if let Some(tokenizer) = tokenizer {
-        for (key, token) in [
-            ("eos_token_id", "<|im_end|>"),
-            ("bos_token_id", "<|im_start|>"),
-        ] {
-            if let Some(id) = tokenizer.token_id(token) {
-                object.insert(key.into(), id.into());
-            }
-        }
+    if !eos_tokens.is_empty() {
+        object.insert("eos_token_id".into(), eos::to_json(eos_tokens));
+        let generation = serde_json::json!({"eos_token_id": eos::to_json(eos_tokens)});
+        write_synced(
+            &dir.join("generation_config.json"),
+            generation.to_string().as_bytes(),
+        )?;
     }
     let config_path = dir.join("config.json");
     write_synced(
@@ -280,6 +284,7 @@ pub fn load_gguf(path: &Path, dtype: DType, device: &Device) -> Result<Loaded, M
         config,
         vars,
         tokenizer: Some(tokenizer),
+        eos_tokens: eos::from_gguf(&content),
     })
 }
 
@@ -393,8 +398,20 @@ pub fn convert_gguf(gguf: &Path, output: &Path) -> Result<(), ModelError> {
     std::fs::create_dir_all(output).map_err(|e| ModelError::io(output, e))?;
     save_hf(
         output,
-        &loaded.config,
-        &loaded.vars,
-        loaded.tokenizer.as_ref(),
+        &Saved {
+            config: &loaded.config,
+            vars: &loaded.vars,
+            tokenizer: loaded.tokenizer.as_ref(),
+            eos_tokens: &loaded.eos_tokens,
+        },
     )
+}
+
+/// What [`save_hf`] writes.
+#[derive(Clone, Copy)]
+pub struct Saved<'a> {
+    pub config: &'a ModelConfig,
+    pub vars: &'a VarMap,
+    pub tokenizer: Option<&'a Tokenizer>,
+    pub eos_tokens: &'a [u32],
 }

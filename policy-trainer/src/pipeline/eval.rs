@@ -309,7 +309,7 @@ pub fn evaluate(
             "eval: samples and max_new_tokens must be > 0".into(),
         ));
     }
-    let stop_sequences = policy.template.stop_sequences(&policy.tokenizer);
+    let stop_sequences = policy.stop_sequences();
     // (pass@1 of the problem, consensus correct, language consistency) by language.
     let mut results: BTreeMap<String, Vec<(f64, bool, Option<f64>)>> = BTreeMap::new();
     for (i, item) in items.iter().enumerate() {

@@ -84,14 +84,29 @@ pub fn step_line(record: &serde_json::Value) -> String {
             f("tokens_per_s")
         )
     } else {
-        format!(
-            "reward {:.3} loss {:+.4} kl {:.4} clip {:.3} tok/s {:.0}",
+        let mut line = format!(
+            "reward {:.3} loss {:+.4} kl {:.4} clip {:.3} entropy {:.2} tok/s gen {:.0} train {:.0}",
             f("reward"),
             f("loss"),
             f("kl"),
             f("clip_fraction"),
-            f("tokens_per_s")
-        )
+            f("entropy"),
+            f("generation_tokens_per_s"),
+            f("training_tokens_per_s"),
+        );
+        if f("truncated_fraction") >= 0.5 {
+            line.push_str(&format!(
+                " | {:.0}% cut at max_new_tokens",
+                100.0 * f("truncated_fraction")
+            ));
+        }
+        if let Some(failed) = record["failed_rewards"].as_u64().filter(|n| *n > 0) {
+            line.push_str(&format!(" | {failed} failed rewards"));
+        }
+        if let Some(warning) = record["warning"].as_str() {
+            line.push_str(&format!("\nwarning: {warning}"));
+        }
+        line
     }
 }
 

@@ -161,7 +161,7 @@ pub fn rejection_sample(
     };
     let mut kept = Vec::new();
     let mut seen = HashSet::new();
-    let stop_sequences = policy.template.stop_sequences(&policy.tokenizer);
+    let stop_sequences = policy.stop_sequences();
     for (i, example) in examples.iter().enumerate() {
         let sampling = SamplingConfig {
             temperature: config.temperature,

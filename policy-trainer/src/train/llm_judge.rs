@@ -74,7 +74,7 @@ impl ChatModel for LocalChat {
             let config = SamplingConfig {
                 temperature,
                 max_new_tokens,
-                stop_sequences: policy.template.stop_sequences(&policy.tokenizer),
+                stop_sequences: policy.stop_sequences(),
                 ..SamplingConfig::default()
             };
             let completion = generate(&policy.model, &prompt, 1, &config)?

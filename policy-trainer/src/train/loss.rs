@@ -52,8 +52,49 @@ pub struct GrpoLoss {
     pub loss: Tensor,
     /// Mean k3 KL over completion tokens (0 without a reference).
     pub kl: f64,
-    /// Share of completion tokens whose ratio was clipped.
-    pub clip_fraction: f64,
+    pub clip: ClipFractions,
+}
+
+/// Shares of completion tokens where clipping took effect, by the advantage's sign (as TRL
+/// counts them): a ratio below `1 - ε_low` matters only when A < 0, above `1 + ε_high` only
+/// when A > 0; elsewhere the unclipped term is the smaller one and the gradient flows.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ClipFractions {
+    pub low: f64,
+    pub high: f64,
+    /// Either of the two.
+    pub region: f64,
+}
+
+impl ClipFractions {
+    fn count(ratios: &[f64], advantages: &[f64], mask: &[f64], config: &GrpoLossConfig) -> Self {
+        let t = mask.len() / advantages.len().max(1);
+        let (mut low, mut high, mut tokens) = (0usize, 0usize, 0f64);
+        for (i, (ratio, m)) in ratios.iter().zip(mask).enumerate() {
+            if *m <= 0.0 {
+                continue;
+            }
+            tokens += 1.0;
+            let advantage = advantages[i / t.max(1)];
+            low += usize::from(*ratio < 1.0 - config.epsilon_low && advantage < 0.0);
+            high += usize::from(*ratio > 1.0 + config.epsilon_high && advantage > 0.0);
+        }
+        let share = |n: usize| n as f64 / tokens.max(1.0);
+        ClipFractions {
+            low: share(low),
+            high: share(high),
+            region: share(low + high),
+        }
+    }
+
+    /// `self · w + other`, to average over micro-batches.
+    pub fn weighted_add(self, other: ClipFractions, w: f64) -> ClipFractions {
+        ClipFractions {
+            low: other.low + self.low * w,
+            high: other.high + self.high * w,
+            region: other.region + self.region * w,
+        }
+    }
 }
 
 /// The clipped-surrogate GRPO loss with optional k3 KL.
@@ -110,23 +151,19 @@ pub fn grpo_loss(
         }
         Aggregation::Dapo => (masked.sum_all()? / tokens.max(1.0))?,
     };
-    // Clipped where the clipped term was the smaller (active) one and differs from the ratio.
-    let ratio_values = ratio
-        .to_dtype(DType::F64)?
-        .flatten_all()?
-        .to_vec1::<f64>()?;
-    let mask_values = mask.to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?;
-    let clipped_tokens = ratio_values
-        .iter()
-        .zip(&mask_values)
-        .filter(|(r, m)| {
-            **m > 0.0 && (**r < 1.0 - config.epsilon_low || **r > 1.0 + config.epsilon_high)
-        })
-        .count();
+    let values = |t: &Tensor| -> Result<Vec<f64>, TrainError> {
+        Ok(t.to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?)
+    };
+    let clip = ClipFractions::count(
+        &values(&ratio)?,
+        &values(&advantages)?,
+        &values(&mask)?,
+        config,
+    );
     Ok(GrpoLoss {
         loss,
         kl: kl_mean,
-        clip_fraction: clipped_tokens as f64 / tokens.max(1.0),
+        clip,
     })
 }
 

@@ -24,8 +24,12 @@ pub struct OptimizerConfig {
     pub beta2: f64,
     #[serde(default = "default_eps")]
     pub eps: f64,
+    /// Decoupled weight decay, applied to the weight matrices only: norms, biases and the
+    /// embeddings (also the tied head) are left alone unless `decay_all_parameters`.
     #[serde(default)]
     pub weight_decay: f64,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub decay_all_parameters: bool,
     /// Clip the global gradient norm to this (0 = off).
     #[serde(default = "default_clip")]
     pub max_grad_norm: f64,
@@ -81,6 +85,13 @@ impl OptimizerConfig {
         let cosine = 0.5 * (1.0 + (std::f64::consts::PI * progress).cos());
         self.lr * (self.min_lr_ratio + (1.0 - self.min_lr_ratio) * cosine)
     }
+}
+
+/// Whether weight decay applies to the parameter `name` by default: not to norms, biases or
+/// embeddings (decaying a norm's gain or an embedding row pulls them toward 0, not toward a
+/// simpler function).
+fn decays(name: &str) -> bool {
+    !(name.contains("norm") || name.ends_with(".bias") || name.contains("embed_tokens"))
 }
 
 /// Gradients summed over micro-batches, by parameter name.
@@ -193,8 +204,13 @@ impl AdamW {
             let m_hat = (&self.first[i] / correction1)?;
             let v_hat = (&self.second[i] / correction2)?;
             let update = (m_hat / (v_hat.sqrt()? + c.eps)?)?;
+            let decay = if c.decay_all_parameters || decays(name) {
+                c.weight_decay
+            } else {
+                0.0
+            };
             let theta = var.as_tensor().to_dtype(DType::F32)?;
-            let theta = ((&theta * (1.0 - lr * c.weight_decay))? - (update * lr)?)?;
+            let theta = ((&theta * (1.0 - lr * decay))? - (update * lr)?)?;
             var.set(&theta.to_dtype(var.dtype())?)?;
         }
         Ok(StepReport { lr, grad_norm })
@@ -241,5 +257,29 @@ impl AdamW {
         }
         self.steps = steps;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decays;
+
+    #[test]
+    fn weight_decay_spares_norms_biases_and_embeddings() {
+        for name in [
+            "model.layers.0.input_layernorm.weight",
+            "model.norm.weight",
+            "model.layers.3.self_attn.q_proj.bias",
+            "model.embed_tokens.weight",
+        ] {
+            assert!(!decays(name), "{name}");
+        }
+        for name in [
+            "model.layers.0.self_attn.q_proj.weight",
+            "model.layers.1.mlp.down_proj.weight",
+            "lm_head.weight",
+        ] {
+            assert!(decays(name), "{name}");
+        }
     }
 }

@@ -7,6 +7,7 @@ use crate::model::generate::Completion;
 use crate::model::source::ModelSource;
 use crate::model::template::ChatTemplate;
 use crate::model::tokenizer::Tokenizer;
+use crate::model::weights;
 use candle_nn::VarMap;
 use std::path::Path;
 
@@ -18,6 +19,8 @@ pub struct Policy {
     pub tokenizer: Tokenizer,
     pub template: ChatTemplate,
     pub system: Option<String>,
+    /// The model's end-of-sequence ids (its files' and the template's end-of-turn token).
+    pub eos_tokens: Vec<u32>,
 }
 
 impl Policy {
@@ -35,12 +38,38 @@ impl Policy {
             tokenizer: loaded.tokenizer,
             template: source.template,
             system: source.system.clone(),
+            eos_tokens: loaded.eos_tokens,
         })
+    }
+
+    /// What ends a rollout: the model's end-of-sequence ids and the template's stop texts.
+    pub fn stop_sequences(&self) -> Vec<Vec<u32>> {
+        let mut stops = self.template.stop_sequences(&self.tokenizer);
+        for id in &self.eos_tokens {
+            if !stops.iter().any(|s| s.as_slice() == [*id]) {
+                stops.push(vec![*id]);
+            }
+        }
+        stops
+    }
+
+    /// The model as [`weights::save_hf`] writes it.
+    pub fn saved(&self) -> weights::Saved<'_> {
+        weights::Saved {
+            config: &self.config,
+            vars: &self.vars,
+            tokenizer: Some(&self.tokenizer),
+            eos_tokens: &self.eos_tokens,
+        }
     }
 
     /// Completion text for the rewards: end-of-turn markers are cut, answer tags kept.
     pub fn completion_text(&self, completion: &Completion) -> Result<String, TrainError> {
-        let mut text = self.tokenizer.decode(&completion.tokens)?;
+        let tokens = match completion.tokens.split_last() {
+            Some((last, rest)) if self.eos_tokens.contains(last) => rest,
+            _ => &completion.tokens[..],
+        };
+        let mut text = self.tokenizer.decode(tokens)?;
         for marker in ["<|im_end|>", "<|endoftext|>", "<｜end▁of▁sentence｜>"] {
             if let Some(stripped) = text.strip_suffix(marker) {
                 text = stripped.to_string();

@@ -109,7 +109,7 @@ impl RunDir {
         let tmp = self.root.join(format!(".{name}.tmp"));
         let _ = std::fs::remove_dir_all(&tmp);
         std::fs::create_dir_all(&tmp).map_err(|e| TrainError::io(&tmp, e))?;
-        weights::save_hf(&tmp, &policy.config, &policy.vars, Some(&policy.tokenizer))?;
+        weights::save_hf(&tmp, &policy.saved())?;
         optimizer.save(&tmp.join("optimizer.safetensors"))?;
         if let Some(reference) = reference {
             let vars = reference.data().lock().unwrap_or_else(|e| e.into_inner());
@@ -146,7 +146,7 @@ impl RunDir {
         let tmp = self.root.join(".final.tmp");
         let _ = std::fs::remove_dir_all(&tmp);
         std::fs::create_dir_all(&tmp).map_err(|e| TrainError::io(&tmp, e))?;
-        weights::save_hf(&tmp, &policy.config, &policy.vars, Some(&policy.tokenizer))?;
+        weights::save_hf(&tmp, &policy.saved())?;
         let target = self.root.join("final");
         let _ = std::fs::remove_dir_all(&target);
         std::fs::rename(&tmp, &target).map_err(|e| TrainError::io(&tmp, e))?;

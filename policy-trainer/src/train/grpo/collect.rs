@@ -13,6 +13,7 @@ use judges::Rewarded;
 use rand::seq::IndexedRandom;
 use rand::SeedableRng;
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 /// One sampled group.
 pub struct Group {
@@ -33,6 +34,11 @@ pub struct Collected {
     /// One rollout, to read what the policy writes.
     pub example: Option<serde_json::Value>,
     pub generated_tokens: usize,
+    /// Sum of `-log π` over the generated tokens (their mean estimates the policy's entropy).
+    pub surprisal: f64,
+    /// Seconds spent generating and scoring.
+    pub generation_seconds: f64,
+    pub reward_seconds: f64,
     pub truncated: usize,
     pub completions: usize,
     pub tallies: BTreeMap<String, TaskTally>,
@@ -106,13 +112,16 @@ impl Collect<'_> {
                 seed: self.seed ^ ((step as u64) << 24) ^ ((attempt as u64) << 16) ^ p as u64,
                 ..self.sampling()
             };
+            let started = Instant::now();
             let Rollouts {
                 prompt,
                 completions,
                 samples: rollout,
             } = rollouts(policy, example, grpo.group_size, &sampling)?;
+            collected.generation_seconds += started.elapsed().as_secs_f64();
             for c in &completions {
                 collected.generated_tokens += c.tokens.len();
+                collected.surprisal -= c.logprobs.iter().map(|l| f64::from(*l)).sum::<f64>();
                 collected.truncated += usize::from(!c.stopped);
                 collected.completions += 1;
             }
@@ -124,7 +133,9 @@ impl Collect<'_> {
                 rewards: Vec::new(),
             });
         }
+        let started = Instant::now();
         let rewarded = self.rewarder.reward(&samples)?;
+        collected.reward_seconds += started.elapsed().as_secs_f64();
         for (g, group) in groups.iter_mut().enumerate() {
             let scores = &rewarded[g * grpo.group_size..(g + 1) * grpo.group_size];
             let complete: Option<Vec<f64>> = scores.iter().map(Rewarded::reward).collect();

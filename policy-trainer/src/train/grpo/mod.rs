@@ -22,7 +22,7 @@ use crate::train::data::Example;
 use crate::train::reward::Rewarder;
 use crate::train::session::{merge, HeldOut, Session, StepDone};
 use collect::Collect;
-use record::{mean_reward, step_record, HeldOutRewards};
+use record::{mean_reward, step_record, HeldOutRewards, Runaway};
 use reference::Reference;
 use std::time::Instant;
 use update::Updater;
@@ -46,7 +46,7 @@ pub fn train(
     eval_set: &[Example],
 ) -> Result<GrpoSummary, TrainError> {
     let policy = session.policy;
-    let stop_sequences = policy.template.stop_sequences(&policy.tokenizer);
+    let stop_sequences = policy.stop_sequences();
     let collect = Collect {
         grpo,
         rewarder,
@@ -74,6 +74,7 @@ pub fn train(
         reference: &reference,
     };
     let (mut first_reward, mut last_reward) = (None, f64::NAN);
+    let mut runaway = Runaway::default();
     for step in session.start.step..grpo.steps {
         let started = Instant::now();
         let collected = collect.step(policy, step)?;
@@ -86,6 +87,9 @@ pub fn train(
             None
         };
         let mut record = step_record(done, &collected, &update, started.elapsed().as_secs_f64());
+        if let Some(warning) = runaway.observe(&collected, policy, grpo) {
+            record["warning"] = warning.into();
+        }
         if let Some(fields) = &evaluated {
             merge(&mut record, fields);
         }

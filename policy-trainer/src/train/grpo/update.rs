@@ -7,7 +7,7 @@ use crate::model::logprobs::token_logprobs;
 use crate::train::grpo::collect::Group;
 use crate::train::grpo::config::GrpoConfig;
 use crate::train::grpo::reference::Reference;
-use crate::train::loss::{advantages, grpo_loss, Aggregation, GrpoLossConfig};
+use crate::train::loss::{advantages, grpo_loss, Aggregation, ClipFractions, GrpoLossConfig};
 use crate::train::optim::{Accumulated, AdamW};
 use crate::train::policy::Policy;
 use candle_core::{DType, Tensor};
@@ -17,12 +17,14 @@ use candle_core::{DType, Tensor};
 pub struct UpdateStats {
     pub loss: f64,
     pub kl: f64,
-    pub clip_fraction: f64,
+    pub clip: ClipFractions,
     pub grad_norm: f64,
     /// The learning rate of the (last) optimizer step.
     pub lr: f64,
     /// Token positions run forward and backward, over all passes.
     pub trained_tokens: usize,
+    /// Seconds of the passes (old and reference log-probs included).
+    pub seconds: f64,
 }
 
 /// One training sequence: prompt + completion, with its advantage and loss mask.
@@ -44,6 +46,7 @@ pub struct Updater<'a> {
 impl Updater<'_> {
     /// μ optimizer steps on the kept groups.
     pub fn update(&self, optimizer: &mut AdamW, kept: &[Group]) -> Result<UpdateStats, TrainError> {
+        let started = std::time::Instant::now();
         let grpo = self.grpo;
         let rewards: Vec<f64> = kept
             .iter()
@@ -66,6 +69,7 @@ impl Updater<'_> {
             stats = self.pass(optimizer, &micro, &weights, (&old, &refs))?;
             stats.trained_tokens += tokens;
         }
+        stats.seconds = started.elapsed().as_secs_f64();
         Ok(stats)
     }
 
@@ -102,7 +106,7 @@ impl Updater<'_> {
             let loss = (out.loss * weights[i])?;
             stats.loss += loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
             stats.kl += out.kl * weights[i];
-            stats.clip_fraction += out.clip_fraction * weights[i];
+            stats.clip = out.clip.weighted_add(stats.clip, weights[i]);
             stats.trained_tokens += b.inputs.elem_count();
             grads.add(optimizer.vars(), &loss.backward()?)?;
         }
