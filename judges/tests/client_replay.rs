@@ -3,11 +3,10 @@
 //! and asserts the status and the body are the captured ones. The only field ignored is the time
 //! each reward took (`/v1/reward`: `results[].components[].millis`); there are no request ids.
 
-use judges::http::{app, AppState, ServerLimits};
-use judges::{Bus, BusConfig};
+mod common;
+
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// One captured request/response pair.
 struct Record {
@@ -122,13 +121,7 @@ fn mismatch(record: &Record, status: u16, body: &Value) -> Option<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_captured_client_request_gets_the_captured_answer() {
     let records = records();
-    let sandbox = Arc::new(sandbox::Sandbox::new(Default::default(), 2).expect("sandbox"));
-    let state = AppState::new(ServerLimits::default());
-    let bus = Bus::new(&BusConfig::embedded_default(), Some(sandbox.clone())).unwrap();
-    state.set_ready(Arc::new(bus), Some(sandbox));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app(state)).await });
+    let url = common::serve_default().await;
 
     let client = reqwest::Client::new();
     let mut failures = Vec::new();

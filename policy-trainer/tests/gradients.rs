@@ -48,18 +48,6 @@ fn batch(dtype: DType) -> (Tensor, Tensor, Tensor) {
     (tokens(&inputs), tokens(&targets), mask)
 }
 
-fn named_vars(vars: &VarMap) -> Vec<(String, Var)> {
-    let mut all: Vec<(String, Var)> = vars
-        .data()
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    all.sort_by(|a, b| a.0.cmp(&b.0));
-    all
-}
-
 #[test]
 fn every_parameter_receives_a_gradient() {
     for (tied, bias) in [(false, true), (true, false)] {
@@ -71,7 +59,7 @@ fn every_parameter_receives_a_gradient() {
         let logp = token_logprobs(&logits, &targets, 1.0).unwrap();
         let loss = sft_loss(&logp, &mask, 9).unwrap();
         let grads = loss.backward().unwrap();
-        let named = named_vars(&vars);
+        let named = common::named_vars(&vars);
         let expected = 2
             + 9 * config.num_hidden_layers
             + usize::from(!tied)
@@ -132,7 +120,7 @@ fn check_gradients(loss_of: &dyn Fn(&Decoder) -> Tensor, model: &Decoder, vars: 
     let grads = loss.backward().unwrap();
     let h = 1e-5;
     let mut checked = 0;
-    for (name, var) in named_vars(vars) {
+    for (name, var) in common::named_vars(vars) {
         let n = var.as_tensor().elem_count();
         let analytic: Vec<f64> = grads
             .get(var.as_tensor())

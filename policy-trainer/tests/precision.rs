@@ -2,7 +2,7 @@
 //! bf16 run takes the small steps an f32 run takes, and log-probabilities over a 150k
 //! vocabulary are normalised in f32.
 
-use candle_core::{DType, Device, Tensor, Var};
+use candle_core::{DType, Device, Tensor};
 use candle_nn::VarMap;
 use policy_trainer::model::logprobs::token_logprobs;
 use policy_trainer::model::{Decoder, ModelConfig};
@@ -11,20 +11,8 @@ use policy_trainer::train::optim::{Accumulated, AdamW, OptimizerConfig};
 
 mod common;
 
-fn named(vars: &VarMap) -> Vec<(String, Var)> {
-    let mut all: Vec<(String, Var)> = vars
-        .data()
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    all.sort_by(|a, b| a.0.cmp(&b.0));
-    all
-}
-
 fn flat(vars: &VarMap) -> Vec<f32> {
-    named(vars)
+    common::named_vars(vars)
         .iter()
         .flat_map(|(_, v)| {
             v.as_tensor()
@@ -127,7 +115,7 @@ fn bf16_logprobs_over_a_150k_vocabulary_match_f32() {
     let vars = VarMap::new();
     let full = Decoder::new(&config, &vars, DType::F32, &Device::Cpu).unwrap();
     // Spread the logits (a trained model's are far from uniform) by scaling the embeddings.
-    for (name, var) in named(&vars) {
+    for (name, var) in common::named_vars(&vars) {
         if name.contains("embed") {
             var.set(&(var.as_tensor() * 40.0).unwrap()).unwrap();
         }
@@ -164,7 +152,9 @@ fn parameters_are_f32_whatever_the_compute_dtype_and_f16_is_refused() {
     let config = common::tiny_config(32, true, false);
     let vars = VarMap::new();
     Decoder::new(&config, &vars, DType::BF16, &Device::Cpu).unwrap();
-    assert!(named(&vars).iter().all(|(_, v)| v.dtype() == DType::F32));
+    assert!(common::named_vars(&vars)
+        .iter()
+        .all(|(_, v)| v.dtype() == DType::F32));
     let err = Decoder::new(&config, &VarMap::new(), DType::F16, &Device::Cpu)
         .err()
         .expect("f16 refused");

@@ -105,3 +105,17 @@ impl Harness {
         }
     }
 }
+
+/// A var map's parameters by name, in name order.
+#[allow(dead_code)] // not every test file walks the parameters
+pub fn named_vars(vars: &candle_nn::VarMap) -> Vec<(String, candle_core::Var)> {
+    let mut all: Vec<(String, candle_core::Var)> = vars
+        .data()
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    all.sort_by(|a, b| a.0.cmp(&b.0));
+    all
+}
