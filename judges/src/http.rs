@@ -327,10 +327,15 @@ impl<F: Future> Future for CatchUnwind<F> {
     }
 }
 
-/// Parse a JSON body ourselves so every malformed body gets the same clear 400.
+/// Parse a JSON body ourselves so every malformed body gets the same clear 400, with integer
+/// literals beyond 64 bits kept exact (`{"$int": "<digits>"}`: code tests compare them exactly,
+/// and a big numeric label stays its digits rather than a rounded float).
 fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::BadRequest(format!("invalid request body: {e}")))
+    let invalid =
+        |e: &dyn std::fmt::Display| ApiError::BadRequest(format!("invalid request body: {e}"));
+    let text = std::str::from_utf8(body).map_err(|e| invalid(&e))?;
+    let value = sandbox::exact_json::parse(text).map_err(|e| invalid(&e))?;
+    serde_json::from_value(value).map_err(|e| invalid(&e))
 }
 
 fn ready(state: &AppState) -> Result<Arc<Bus>, ApiError> {

@@ -64,6 +64,10 @@ pub(crate) fn sample_from_label(
             sample.task = Some("math".into());
             sample.answer = Some(n.to_string());
         }
+        Value::Object(fields) if big_integer(&fields).is_some() => {
+            sample.task = Some("math".into());
+            sample.answer = big_integer(&fields).map(str::to_owned);
+        }
         Value::Object(fields) => fill_from_object(&mut sample, fields)?,
         other => {
             return Err(format!(
@@ -72,6 +76,14 @@ pub(crate) fn sample_from_label(
         }
     }
     Ok(sample)
+}
+
+/// The digits of an integer the request body held beyond 64 bits (`{"$int": "<digits>"}`).
+fn big_integer(fields: &Map<String, Value>) -> Option<&str> {
+    match (fields.len(), fields.get("$int")) {
+        (1, Some(Value::String(digits))) => Some(digits),
+        _ => None,
+    }
 }
 
 fn fill_from_object(sample: &mut Sample, mut fields: Map<String, Value>) -> Result<(), String> {
@@ -93,6 +105,9 @@ fn fill_from_object(sample: &mut Sample, mut fields: Map<String, Value>) -> Resu
         if let Some(answer) = fields.remove(key) {
             sample.answer = Some(match answer {
                 Value::String(s) => s,
+                Value::Object(big) if big_integer(&big).is_some() => {
+                    big_integer(&big).unwrap_or_default().to_owned()
+                }
                 other => other.to_string(),
             });
             sample.task.get_or_insert_with(|| "math".into());

@@ -447,3 +447,49 @@ async fn a_million_item_batch_is_refused_clearly() {
     .await;
     assert_eq!((code, &body["scores"]), (200, &json!([1.0])));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn integers_beyond_64_bits_in_a_body_stay_exact() {
+    let (url, _) = serve(ServerLimits::default(), true).await;
+    let prompt = "<|im_start|>user\nWhat is 2^80 - 1?<|im_end|>\n<|im_start|>assistant\n";
+    let answer = |n: &str| {
+        format!("{prompt}<think>Compute.</think><answer>\\boxed{{{n}}}</answer><|im_end|>")
+    };
+    // A numeric label beyond 64 bits, written raw as a dataset row would carry it.
+    let body = format!(
+        r#"{{"query": [{}, {}], "prompts": [{p}, {p}], "labels": [1208925819614629174706175, 1208925819614629174706175]}}"#,
+        json!(answer("1208925819614629174706175")),
+        json!(answer("1208925819614629174706176")),
+        p = json!(prompt)
+    );
+    let (code, body) = post(&url, "/get_reward", body).await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["scores"], json!([1.0, 0.0]), "{body}");
+    // Call tests with big arguments and a big expected value, as a JSON object in /v1/reward.
+    let item = |code: &str| {
+        format!(
+            r#"{{"completion": {}, "task": "code", "tests": {{"kind": "call", "entry": "inc", "cases": [{{"input": [123456789012345678901], "output": 123456789012345678902}}]}}}}"#,
+            json!(format!("```python\n{code}\n```"))
+        )
+    };
+    let body = format!(
+        r#"{{"items": [{}, {}]}}"#,
+        item("def inc(x):\n    return x + 1"),
+        item("def inc(x):\n    return x + 2")
+    );
+    let (code, body) = post(&url, "/v1/reward", body).await;
+    assert_eq!(code, 200, "{body}");
+    let code_value = |i: usize| {
+        body["results"][i]["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "code")
+            .and_then(|c| c["value"].as_f64())
+    };
+    assert_eq!(
+        (code_value(0), code_value(1)),
+        (Some(1.0), Some(0.0)),
+        "{body}"
+    );
+}
