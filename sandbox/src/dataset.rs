@@ -4,7 +4,7 @@
 //! the sandbox's own [`Tests`], so every entry point (CLI, `/v1/reward`, `/get_reward`, the
 //! shims) judges them alike. SandboxFusion's `test_cases` come in through [`crate::fusion`].
 
-use crate::fusion;
+use crate::fusion::{self, Translated};
 use crate::problem::{CallCase, StdioCase, Tests};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
@@ -28,7 +28,12 @@ impl Tests {
             Value::Object(mut fields) if fields.contains_key("test_cases") => {
                 Tests::from_value(fields.remove("test_cases").unwrap_or_default())
             }
-            Value::Object(fields) if fields.contains_key("type") => fusion::tests(&fields),
+            Value::Object(fields) if fields.contains_key("type") => {
+                match fusion::translate(&fields)? {
+                    Translated::Rows(rows) => from_dataset(&rows),
+                    Translated::Tests(tests) => Ok(tests),
+                }
+            }
             Value::Object(fields) => from_dataset(&fields),
             other => Err(format!(
                 "tests must be an object or a JSON string, not {other}"
@@ -44,7 +49,7 @@ fn list<'a>(fields: &'a Map<String, Value>, key: &str) -> Result<&'a Vec<Value>,
         .ok_or_else(|| format!("dataset tests need `{key}` as a list"))
 }
 
-pub(crate) fn from_dataset(fields: &Map<String, Value>) -> Result<Tests, String> {
+fn from_dataset(fields: &Map<String, Value>) -> Result<Tests, String> {
     let (inputs, outputs) = (list(fields, "inputs")?, list(fields, "outputs")?);
     if inputs.len() != outputs.len() || inputs.is_empty() {
         return Err(format!(

@@ -22,12 +22,13 @@ mod engine;
 mod error;
 pub mod exact_json;
 pub mod extract;
-pub mod fusion;
+mod fusion;
 mod grade;
 pub mod problem;
 mod report;
 pub mod runtime;
 mod sleep;
+pub mod submit;
 
 pub use engine::EngineOptions;
 pub use error::{Cause, SandboxError};
