@@ -36,7 +36,7 @@ pub struct Collected {
     pub generated_tokens: usize,
     /// Sum of `-log π` over the generated tokens (their mean estimates the policy's entropy).
     pub surprisal: f64,
-    /// Seconds spent generating and scoring.
+    /// Seconds spent generating the rollouts, and scoring them.
     pub generation_seconds: f64,
     pub reward_seconds: f64,
     pub truncated: usize,
