@@ -102,15 +102,31 @@ fn every_stage_runs_keeps_its_promise_and_resumes() {
         .sqrt()
         .max(0.01);
     assert!(after - before > 2.0 * standard_error, "{rl:?}");
-    // No task falls by more than 0.2 through an RL stage: every reward component, held out
-    // (math accuracy and format, code tests, the judge's helpfulness on general prompts).
+    // No task falls through an RL stage by more than 0.2 or three standard errors of the
+    // difference, whichever is larger: every reward component, held out (math accuracy and
+    // format, code tests, the judge's helpfulness on general prompts). A component is measured
+    // on its share of the held-out draws (taken as an even split between the tasks), so on a
+    // few dozen draws a fall of 0.2 can be noise alone.
     for name in ["reasoning_rl", "all_scenario_rl"] {
         let r = report(&reports, name);
         assert!(r.held_out.contains_key("code"), "{name}: {:?}", r.held_out);
+        // Math and code; general prompts too where the judge scores helpfulness.
+        let tasks = if r.held_out.contains_key("helpfulness") {
+            3.0
+        } else {
+            2.0
+        };
+        let draws = r.config["trainer"]["data"]["eval_size"].as_f64().unwrap()
+            * r.config["stage"]["grpo"]["eval_samples"].as_f64().unwrap()
+            / tasks;
         for (component, (before, after)) in &r.held_out {
+            let spread = (before.clamp(0.0, 1.0) * (1.0 - before.clamp(0.0, 1.0))
+                + after.clamp(0.0, 1.0) * (1.0 - after.clamp(0.0, 1.0)))
+                / draws;
+            let allowed = (3.0 * spread.sqrt()).max(0.2);
             assert!(
-                *after >= before - 0.2,
-                "{name}: held-out {component} fell {before:.3} → {after:.3}"
+                *after >= before - allowed,
+                "{name}: held-out {component} fell {before:.3} → {after:.3} (allowed {allowed:.3})"
             );
         }
     }
