@@ -6,8 +6,9 @@
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarMap;
-use policy_trainer::model::generate::{generate, SamplingConfig};
+use policy_trainer::model::engine::generate;
 use policy_trainer::model::logprobs::token_logprobs;
+use policy_trainer::model::sampling::SamplingConfig;
 use policy_trainer::model::{Decoder, ModelConfig};
 use policy_trainer::train::loss::{grpo_loss, Aggregation, GrpoLossConfig};
 use policy_trainer::train::optim::{Accumulated, AdamW, OptimizerConfig};
@@ -94,7 +95,7 @@ fn main() -> anyhow::Result<()> {
         let advantages: Vec<f32> = (0..n)
             .map(|i| if i % 2 == 0 { 1.0 } else { -1.0 })
             .collect();
-        let logits = model.forward(&Tensor::from_vec(inputs, (n, width), &device)?, None)?;
+        let logits = model.forward(&Tensor::from_vec(inputs, (n, width), &device)?)?;
         let logp = token_logprobs(
             &logits,
             &Tensor::from_vec(targets, (n, width), &device)?,

@@ -3,7 +3,8 @@
 //! `judges` crate's `OpenAiChat` client talks to it).
 
 use crate::error::TrainError;
-use crate::model::generate::{generate, SamplingConfig};
+use crate::model::engine::generate;
+use crate::model::sampling::SamplingConfig;
 use crate::model::ChatTemplate;
 use crate::train::policy::Policy;
 use axum::extract::rejection::JsonRejection;

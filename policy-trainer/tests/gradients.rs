@@ -6,7 +6,7 @@
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::VarMap;
 use policy_trainer::model::logprobs::token_logprobs;
-use policy_trainer::model::{Decoder, KvCache, ModelConfig};
+use policy_trainer::model::{Decoder, ModelConfig};
 use policy_trainer::train::loss::{
     advantages, grpo_loss, sft_loss, AdvantageScaling, Aggregation, GrpoLossConfig,
 };
@@ -55,7 +55,7 @@ fn every_parameter_receives_a_gradient() {
         let vars = VarMap::new();
         let model = Decoder::new(&config, &vars, DType::F32, &Device::Cpu).unwrap();
         let (inputs, targets, mask) = batch(DType::F32);
-        let logits = model.forward(&inputs, None).unwrap();
+        let logits = model.forward(&inputs).unwrap();
         let logp = token_logprobs(&logits, &targets, 1.0).unwrap();
         let loss = sft_loss(&logp, &mask, 9).unwrap();
         let grads = loss.backward().unwrap();
@@ -155,7 +155,7 @@ fn sft_loss_gradients_match_finite_differences() {
     let model = Decoder::new(&tiny(false, true), &vars, DType::F64, &Device::Cpu).unwrap();
     let (inputs, targets, mask) = batch(DType::F64);
     let loss_of = |m: &Decoder| {
-        let logp = token_logprobs(&m.forward(&inputs, None).unwrap(), &targets, 0.7).unwrap();
+        let logp = token_logprobs(&m.forward(&inputs).unwrap(), &targets, 0.7).unwrap();
         sft_loss(&logp, &mask, 9).unwrap()
     };
     check_gradients(&loss_of, &model, &vars);
@@ -170,7 +170,7 @@ fn grpo_loss_gradients_match_finite_differences() {
     let reference = Decoder::new(&config, &reference_vars, DType::F64, &Device::Cpu).unwrap();
     let (inputs, targets, mask) = batch(DType::F64);
     let fixed = |m: &Decoder| {
-        token_logprobs(&m.forward(&inputs, None).unwrap(), &targets, 1.0)
+        token_logprobs(&m.forward(&inputs).unwrap(), &targets, 1.0)
             .unwrap()
             .detach()
     };
@@ -187,7 +187,7 @@ fn grpo_loss_gradients_match_finite_differences() {
             max_completion_len: 6,
         };
         let loss_of = |m: &Decoder| {
-            let logp = token_logprobs(&m.forward(&inputs, None).unwrap(), &targets, 1.0).unwrap();
+            let logp = token_logprobs(&m.forward(&inputs).unwrap(), &targets, 1.0).unwrap();
             grpo_loss(
                 &logp,
                 Some(&old),
@@ -201,37 +201,6 @@ fn grpo_loss_gradients_match_finite_differences() {
         };
         check_gradients(&loss_of, &model, &vars);
     }
-}
-
-#[test]
-fn the_kv_cache_reproduces_the_full_forward() {
-    let vars = VarMap::new();
-    let model = Decoder::new(&tiny(false, true), &vars, DType::F64, &Device::Cpu).unwrap();
-    let (inputs, _, _) = batch(DType::F64);
-    let full = model.forward(&inputs, None).unwrap();
-    let mut cache = KvCache::new(2);
-    let prefix = model
-        .forward(&inputs.narrow(1, 0, 4).unwrap(), Some(&mut cache))
-        .unwrap();
-    let mut steps = vec![prefix];
-    for t in 4..6 {
-        steps.push(
-            model
-                .forward(&inputs.narrow(1, t, 1).unwrap(), Some(&mut cache))
-                .unwrap(),
-        );
-    }
-    let incremental = Tensor::cat(&steps, 1).unwrap();
-    let difference = (full - incremental)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .max_all()
-        .unwrap()
-        .to_scalar::<f64>()
-        .unwrap();
-    assert!(difference < 1e-10, "{difference}");
-    assert_eq!(cache.len(), 6);
 }
 
 #[test]

@@ -57,7 +57,7 @@ fn train(config: &ModelConfig, start: &VarMap, dtype: DType, lr: f64, steps: usi
     let targets = Tensor::from_vec(seq[1..].to_vec(), (1, 16), &Device::Cpu).unwrap();
     let mask = Tensor::ones((1, 16), DType::F32, &Device::Cpu).unwrap();
     for _ in 0..steps {
-        let logits = model.forward(&inputs, None).unwrap();
+        let logits = model.forward(&inputs).unwrap();
         let logprobs = token_logprobs(&logits, &targets, 1.0).unwrap();
         let loss = sft_loss(&logprobs, &mask, 16).unwrap();
         let mut grads = Accumulated::default();
@@ -106,34 +106,6 @@ fn a_bf16_run_at_lr_1e_6_moves_the_weights_as_an_f32_run_does() {
     );
 }
 
-/// Overwrite every parameter with seeded N(0, std²) draws (candle's CPU init cannot be seeded,
-/// and a random draw made the end-to-end bound below flaky).
-fn seeded(vars: &VarMap, std: f64, seed: u64) {
-    use rand::{Rng, SeedableRng};
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    for (name, var) in common::named_vars(vars) {
-        let scale = if name.contains("embed") {
-            40.0 * std
-        } else {
-            std
-        };
-        let values: Vec<f32> = (0..var.elem_count())
-            .map(|_| {
-                let u1: f64 = rng.random::<f64>().max(1e-12);
-                let u2: f64 = rng.random::<f64>();
-                let normal = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
-                if name.contains("norm") {
-                    1.0
-                } else {
-                    (scale * normal) as f32
-                }
-            })
-            .collect();
-        let tensor = Tensor::from_vec(values, var.shape(), &Device::Cpu).unwrap();
-        var.set(&tensor).unwrap();
-    }
-}
-
 /// Log-softmax of one row in f64, the reference.
 fn reference_logprob(row: &[f32], target: usize) -> f64 {
     let max = row.iter().cloned().fold(f32::MIN, f32::max) as f64;
@@ -148,7 +120,7 @@ fn bf16_logprobs_over_a_150k_vocabulary_match_f32() {
     let vars = VarMap::new();
     let full = Decoder::new(&config, &vars, DType::F32, &Device::Cpu).unwrap();
     // Spread the logits (a trained model's are far from uniform) with large embeddings.
-    seeded(&vars, 0.02, 7);
+    common::seeded(&vars, 0.02, 40.0, 7);
     // The same f32 parameters, computed in bf16.
     let half = Decoder::new(&config, &vars, DType::BF16, &Device::Cpu).unwrap();
     let seq: Vec<u32> = (0..33).map(|i| (i * 4_099 + 17) % VOCAB as u32).collect();
@@ -159,12 +131,9 @@ fn bf16_logprobs_over_a_150k_vocabulary_match_f32() {
         assert_eq!(logp.dtype(), DType::F32);
         logp.flatten_all().unwrap().to_vec1::<f32>().unwrap()
     };
-    let half_logits = half.forward(&inputs, None).unwrap();
+    let half_logits = half.forward(&inputs).unwrap();
     assert_eq!(half_logits.dtype(), DType::BF16);
-    let (f, h) = (
-        logp(&full.forward(&inputs, None).unwrap()),
-        logp(&half_logits),
-    );
+    let (f, h) = (logp(&full.forward(&inputs).unwrap()), logp(&half_logits));
     let spread =
         f.iter().cloned().fold(f32::MIN, f32::max) - f.iter().cloned().fold(f32::MAX, f32::min);
     assert!(spread > 1.0, "log-probs too uniform to test: {f:?}");

@@ -1,10 +1,12 @@
-//! Sampling with the KV cache: reproducible by seed, log-probs equal a fresh scoring pass,
+//! Sampling: reproducible by seed, log-probs equal a fresh scoring pass,
 //! greedy and top-k 1 agree, stop tokens and multi-token stop sequences end a row, bad input is
 //! refused.
 
 use candle_core::{DType, Device};
 use candle_nn::VarMap;
-use policy_trainer::model::generate::{generate, score_tokens, SamplingConfig};
+use policy_trainer::model::engine::generate;
+use policy_trainer::model::logprobs::score_tokens;
+use policy_trainer::model::sampling::SamplingConfig;
 use policy_trainer::model::Decoder;
 
 mod common;

@@ -373,7 +373,7 @@ impl Drop for TempDir {
 
 #[test]
 fn a_models_own_end_of_sequence_ids_end_its_rollouts() {
-    use policy_trainer::model::generate::Completion;
+    use policy_trainer::model::sampling::Completion;
     use policy_trainer::model::ModelSource;
     use policy_trainer::train::policy::Policy;
     let tokenizer = toy_tokenizer();

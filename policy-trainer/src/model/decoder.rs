@@ -7,6 +7,7 @@
 //! parameter receives a non-zero gradient.
 
 use crate::model::error::ModelError;
+use crate::model::frozen::{frozen, FrozenLayer, FrozenLinear, FrozenWeights};
 use candle_core::{DType, Device, Tensor, D};
 use candle_nn::{Init, VarBuilder, VarMap};
 use serde::{Deserialize, Serialize};
@@ -142,6 +143,13 @@ impl Linear {
         Ok(Linear { weight, bias })
     }
 
+    fn frozen(&self, dtype: DType) -> candle_core::Result<FrozenLinear> {
+        Ok(FrozenLinear {
+            weight: frozen(&self.weight, dtype)?,
+            bias: self.bias.as_ref().map(|b| frozen(b, dtype)).transpose()?,
+        })
+    }
+
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         let dtype = x.dtype();
         let weight = self.weight.to_dtype(dtype)?;
@@ -156,32 +164,6 @@ impl Linear {
             Some(bias) => y.broadcast_add(&bias.to_dtype(dtype)?),
             None => Ok(y),
         }
-    }
-}
-
-/// Keys and values of the positions seen so far, per layer.
-#[derive(Default, Clone)]
-pub struct KvCache {
-    layers: Vec<Option<(Tensor, Tensor)>>,
-}
-
-impl KvCache {
-    pub fn new(layers: usize) -> KvCache {
-        KvCache {
-            layers: vec![None; layers],
-        }
-    }
-
-    /// Positions cached so far.
-    pub fn len(&self) -> usize {
-        self.layers
-            .first()
-            .and_then(|l| l.as_ref())
-            .map_or(0, |(k, _)| k.dim(2).unwrap_or(0))
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 
@@ -220,7 +202,6 @@ impl Attention {
         x: &Tensor,
         rope: &Rope,
         mask: Option<&Tensor>,
-        cache: &mut Option<(Tensor, Tensor)>,
     ) -> candle_core::Result<Tensor> {
         let (b, t, _) = x.dims3()?;
         let split = |y: Tensor, heads: usize| -> candle_core::Result<Tensor> {
@@ -229,16 +210,6 @@ impl Attention {
         let q = rope.apply(&split(self.q.forward(x)?, self.heads)?)?;
         let k = rope.apply(&split(self.k.forward(x)?, self.kv_heads)?)?;
         let v = split(self.v.forward(x)?, self.kv_heads)?;
-        let (k, v) = match cache.take() {
-            Some((past_k, past_v)) => (
-                Tensor::cat(&[&past_k, &k], 2)?,
-                Tensor::cat(&[&past_v, &v], 2)?,
-            ),
-            None => (k, v),
-        };
-        // Stored detached: a cache that kept its autograd history would chain every decode
-        // step to the previous one and hold all of them in memory.
-        *cache = Some((k.detach(), v.detach()));
         let group = self.heads / self.kv_heads;
         let (k, v) = (repeat_kv(&k, group)?, repeat_kv(&v, group)?);
         let scale = 1.0 / (self.head_dim as f64).sqrt();
@@ -277,7 +248,6 @@ impl Rope {
     fn new(
         head_dim: usize,
         theta: f64,
-        offset: usize,
         len: usize,
         dtype: DType,
         device: &Device,
@@ -288,7 +258,7 @@ impl Rope {
             .collect();
         let mut cos = Vec::with_capacity(len * head_dim);
         let mut sin = Vec::with_capacity(len * head_dim);
-        for position in offset..offset + len {
+        for position in 0..len {
             for _half in 0..2 {
                 for f in &inverse {
                     let angle = position as f64 * f;
@@ -419,38 +389,53 @@ impl Decoder {
         self.dtype
     }
 
-    /// Logits `[b, t, vocab]` for `tokens: [b, t]` (u32), continuing after the cached
-    /// positions when a cache is given (and extending it).
-    pub fn forward(
-        &self,
-        tokens: &Tensor,
-        cache: Option<&mut KvCache>,
-    ) -> Result<Tensor, ModelError> {
-        let (b, t) = tokens.dims2()?;
-        let mut scratch;
-        let cache = match cache {
-            Some(cache) => {
-                if cache.layers.len() != self.layers.len() {
-                    *cache = KvCache::new(self.layers.len());
-                }
-                cache
-            }
-            None => {
-                scratch = KvCache::new(self.layers.len());
-                &mut scratch
-            }
+    /// The weights without autograd, in the compute dtype, for the rollout engine.
+    pub fn frozen(&self) -> Result<FrozenWeights, ModelError> {
+        let dtype = self.dtype;
+        let layers = self
+            .layers
+            .iter()
+            .map(|layer| {
+                let (attention, mlp) = (&layer.attention, &layer.mlp);
+                Ok(FrozenLayer {
+                    attention_norm: frozen(&layer.attention_norm.weight, dtype)?,
+                    q: attention.q.frozen(dtype)?,
+                    k: attention.k.frozen(dtype)?,
+                    v: attention.v.frozen(dtype)?,
+                    o: attention.o.frozen(dtype)?,
+                    mlp_norm: frozen(&layer.mlp_norm.weight, dtype)?,
+                    gate: mlp.gate.frozen(dtype)?,
+                    up: mlp.up.frozen(dtype)?,
+                    down: mlp.down.frozen(dtype)?,
+                })
+            })
+            .collect::<candle_core::Result<_>>()?;
+        let embed = frozen(&self.embed, dtype)?;
+        let head = match &self.head {
+            Some(head) => frozen(head, dtype)?,
+            None => embed.clone(),
         };
-        let offset = cache.len();
+        Ok(FrozenWeights {
+            embed,
+            layers,
+            norm: frozen(&self.norm.weight, dtype)?,
+            head,
+            dtype,
+        })
+    }
+
+    /// Logits `[b, t, vocab]` for `tokens: [b, t]` (u32), recording the backward pass.
+    pub fn forward(&self, tokens: &Tensor) -> Result<Tensor, ModelError> {
+        let (b, t) = tokens.dims2()?;
         let rope = Rope::new(
             self.config.head_dim(),
             self.config.rope_theta,
-            offset,
             t,
             self.dtype,
             &self.device,
         )?;
         let mask = if t > 1 {
-            Some(causal_mask(t, offset, self.dtype, &self.device)?)
+            Some(causal_mask(t, self.dtype, &self.device)?)
         } else {
             None
         };
@@ -459,12 +444,11 @@ impl Decoder {
             .index_select(&tokens.flatten_all()?, 0)?
             .reshape((b, t, self.config.hidden_size))?
             .to_dtype(self.dtype)?;
-        for (layer, slot) in self.layers.iter().zip(cache.layers.iter_mut()) {
+        for layer in &self.layers {
             let attended = layer.attention.forward(
                 &layer.attention_norm.forward(&x)?,
                 &rope,
                 mask.as_ref(),
-                slot,
             )?;
             x = (x + attended)?;
             x = (&x + layer.mlp.forward(&layer.mlp_norm.forward(&x)?)?)?;
@@ -483,24 +467,10 @@ impl Decoder {
     }
 }
 
-/// `[t, offset + t]`: 0 where a query may look, -inf after it.
-fn causal_mask(
-    t: usize,
-    offset: usize,
-    dtype: DType,
-    device: &Device,
-) -> candle_core::Result<Tensor> {
-    let total = offset + t;
+/// `[t, t]`: 0 where a query may look, -inf after it.
+fn causal_mask(t: usize, dtype: DType, device: &Device) -> candle_core::Result<Tensor> {
     let mask: Vec<f32> = (0..t)
-        .flat_map(|i| {
-            (0..total).map(move |j| {
-                if j > offset + i {
-                    f32::NEG_INFINITY
-                } else {
-                    0.0
-                }
-            })
-        })
+        .flat_map(|i| (0..t).map(move |j| if j > i { f32::NEG_INFINITY } else { 0.0 }))
         .collect();
-    Tensor::from_vec(mask, (t, total), device)?.to_dtype(dtype)
+    Tensor::from_vec(mask, (t, t), device)?.to_dtype(dtype)
 }

@@ -27,3 +27,25 @@ pub fn token_logprobs(
         .gather(&targets.unsqueeze(D::Minus1)?, D::Minus1)?
         .squeeze(D::Minus1)?)
 }
+
+/// Log-probs of given completion tokens under the model (for checks against sampling).
+pub fn score_tokens(
+    model: &Decoder,
+    prompt: &[u32],
+    completion: &[u32],
+    temperature: f64,
+) -> Result<Vec<f32>, ModelError> {
+    let all: Vec<u32> = prompt.iter().chain(completion).copied().collect();
+    let inputs = Tensor::from_vec(
+        all[..all.len() - 1].to_vec(),
+        (1, all.len() - 1),
+        model.device(),
+    )?;
+    let targets = Tensor::from_vec(all[1..].to_vec(), (1, all.len() - 1), model.device())?;
+    let logits = model.forward(&inputs)?;
+    let logp = token_logprobs(&logits, &targets, temperature)?;
+    let logp = logp
+        .narrow(1, prompt.len() - 1, completion.len())?
+        .squeeze(0)?;
+    Ok(logp.to_dtype(DType::F32)?.to_vec1::<f32>()?)
+}

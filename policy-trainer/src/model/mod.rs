@@ -6,16 +6,19 @@
 //! (`tests/layers.rs` checks). Everything above may use it.
 
 pub mod decoder;
+pub mod engine;
 pub mod eos;
 mod error;
-pub mod generate;
+mod frozen;
 pub mod logprobs;
+mod sampler;
+pub mod sampling;
 pub mod source;
 pub mod template;
 pub mod tokenizer;
 pub mod weights;
 
-pub use decoder::{Decoder, KvCache, ModelConfig};
+pub use decoder::{Decoder, ModelConfig};
 pub use error::ModelError;
 pub use source::{DeviceKind, LoadedModel, ModelSource, SourceKind, ToyShape, WeightDType};
 pub use template::ChatTemplate;

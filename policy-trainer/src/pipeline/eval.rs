@@ -4,7 +4,7 @@
 //! the sandbox) or any prompt set with answers.
 
 use crate::error::TrainError;
-use crate::model::generate::SamplingConfig;
+use crate::model::sampling::SamplingConfig;
 use crate::model::ModelSource;
 use crate::train::data::{read_jsonl, toy_split, Example, ToyAnswers, ToyTask};
 use crate::train::policy::Policy;
@@ -309,19 +309,20 @@ pub fn evaluate(
             "eval: samples and max_new_tokens must be > 0".into(),
         ));
     }
-    let stop_sequences = policy.stop_sequences();
     // (pass@1 of the problem, consensus correct, language consistency) by language.
     let mut results: BTreeMap<String, Vec<(f64, bool, Option<f64>)>> = BTreeMap::new();
-    for (i, item) in items.iter().enumerate() {
-        let sampling = SamplingConfig {
-            temperature: config.temperature,
-            top_p: config.top_p,
-            max_new_tokens: config.max_new_tokens,
-            stop_sequences: stop_sequences.clone(),
-            seed: config.seed.wrapping_add(i as u64),
-            ..SamplingConfig::default()
-        };
-        let mut samples = rollouts(policy, &item.example, config.samples, &sampling)?.samples;
+    let sampling = SamplingConfig {
+        temperature: config.temperature,
+        top_p: config.top_p,
+        max_new_tokens: config.max_new_tokens,
+        stop_sequences: policy.stop_sequences(),
+        seed: config.seed,
+        ..SamplingConfig::default()
+    };
+    let examples: Vec<&Example> = items.iter().map(|item| &item.example).collect();
+    let sampled = rollouts(policy, &examples, config.samples, &sampling)?;
+    for (item, rollout) in items.iter().zip(sampled) {
+        let mut samples = rollout.samples;
         for sample in &mut samples {
             sample.language = item.language.clone();
         }

@@ -5,7 +5,7 @@
 
 use crate::config_value::OneOrMany;
 use crate::error::TrainError;
-use crate::model::generate::SamplingConfig;
+use crate::model::sampling::SamplingConfig;
 use crate::train::data::Example;
 use crate::train::policy::Policy;
 use crate::train::reward::{scored, Rewarder};
@@ -161,17 +161,18 @@ pub fn rejection_sample(
     };
     let mut kept = Vec::new();
     let mut seen = HashSet::new();
-    let stop_sequences = policy.stop_sequences();
-    for (i, example) in examples.iter().enumerate() {
-        let sampling = SamplingConfig {
-            temperature: config.temperature,
-            top_p: config.top_p,
-            max_new_tokens: config.max_new_tokens,
-            stop_sequences: stop_sequences.clone(),
-            seed: seed.wrapping_add(i as u64),
-            ..SamplingConfig::default()
-        };
-        let samples = rollouts(policy, example, config.samples_per_prompt, &sampling)?.samples;
+    let sampling = SamplingConfig {
+        temperature: config.temperature,
+        top_p: config.top_p,
+        max_new_tokens: config.max_new_tokens,
+        stop_sequences: policy.stop_sequences(),
+        seed,
+        ..SamplingConfig::default()
+    };
+    let prompts: Vec<&Example> = examples.iter().collect();
+    let sampled = rollouts(policy, &prompts, config.samples_per_prompt, &sampling)?;
+    for (example, rollout) in examples.iter().zip(sampled) {
+        let samples = rollout.samples;
         stats.sampled += samples.len();
         let rewarded = rewarder.reward(&samples)?;
         let mut kept_here = 0;

@@ -3,7 +3,8 @@
 //! (no server) exactly as it would with an OpenAI-compatible one.
 
 use crate::error::TrainError;
-use crate::model::generate::{generate, SamplingConfig};
+use crate::model::engine::generate;
+use crate::model::sampling::SamplingConfig;
 use crate::model::{ChatTemplate, ModelSource};
 use crate::train::policy::Policy;
 use async_trait::async_trait;

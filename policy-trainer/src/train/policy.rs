@@ -3,7 +3,7 @@
 
 use crate::error::TrainError;
 use crate::model::decoder::{Decoder, ModelConfig};
-use crate::model::generate::Completion;
+use crate::model::sampling::Completion;
 use crate::model::source::ModelSource;
 use crate::model::template::ChatTemplate;
 use crate::model::tokenizer::Tokenizer;

@@ -2,7 +2,8 @@
 //! held-out check that rewards them.
 
 use crate::error::TrainError;
-use crate::model::generate::{generate, Completion, SamplingConfig};
+use crate::model::engine::{sample_groups, GroupRequest};
+use crate::model::sampling::{Completion, SamplingConfig};
 use crate::train::data::Example;
 use crate::train::policy::Policy;
 use crate::train::reward::Rewarder;
@@ -15,29 +16,49 @@ pub struct Rollouts {
     pub samples: Vec<Sample>,
 }
 
-/// `n` sampled completions of one example.
+/// `n` sampled completions of each example, all in one engine batch; example `i` samples with
+/// seed `config.seed + i`.
 pub fn rollouts(
     policy: &Policy,
-    example: &Example,
+    examples: &[&Example],
     n: usize,
     config: &SamplingConfig,
-) -> Result<Rollouts, TrainError> {
-    let prompt = policy.prompt_tokens(&example.prompt)?;
-    let completions = generate(&policy.model, &prompt, n, config)?;
-    let samples = completions
+) -> Result<Vec<Rollouts>, TrainError> {
+    let prompts = examples
         .iter()
-        .map(|c| {
-            Ok(Sample {
-                completion_tokens: Some(c.tokens.len()),
-                ..example.sample(policy.completion_text(c)?)
+        .map(|example| policy.prompt_tokens(&example.prompt))
+        .collect::<Result<Vec<_>, _>>()?;
+    let requests: Vec<GroupRequest> = prompts
+        .iter()
+        .enumerate()
+        .map(|(i, prompt)| GroupRequest {
+            prompt,
+            n,
+            seed: config.seed.wrapping_add(i as u64),
+        })
+        .collect();
+    let groups = sample_groups(&policy.model, &requests, config)?;
+    examples
+        .iter()
+        .zip(prompts)
+        .zip(groups)
+        .map(|((example, prompt), completions)| {
+            let samples = completions
+                .iter()
+                .map(|c| {
+                    Ok(Sample {
+                        completion_tokens: Some(c.tokens.len()),
+                        ..example.sample(policy.completion_text(c)?)
+                    })
+                })
+                .collect::<Result<_, TrainError>>()?;
+            Ok(Rollouts {
+                prompt,
+                completions,
+                samples,
             })
         })
-        .collect::<Result<_, TrainError>>()?;
-    Ok(Rollouts {
-        prompt,
-        completions,
-        samples,
-    })
+        .collect()
 }
 
 /// `samples` completions per held-out example (one greedy one when `config.temperature` is 0),
@@ -54,13 +75,10 @@ pub fn reward_held_out(
     } else {
         samples.max(1)
     };
-    let mut scored = Vec::with_capacity(examples.len() * n);
-    for (i, example) in examples.iter().enumerate() {
-        let config = SamplingConfig {
-            seed: config.seed.wrapping_add(i as u64),
-            ..config.clone()
-        };
-        scored.extend(rollouts(policy, example, n, &config)?.samples);
-    }
+    let examples: Vec<&Example> = examples.iter().collect();
+    let scored: Vec<Sample> = rollouts(policy, &examples, n, config)?
+        .into_iter()
+        .flat_map(|r| r.samples)
+        .collect();
     rewarder.reward(&scored)
 }

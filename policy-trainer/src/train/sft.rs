@@ -135,7 +135,7 @@ pub fn mean_loss(
     for chunk in examples.chunks(batch_size.max(1)) {
         let refs: Vec<&Encoded> = chunk.iter().collect();
         let b = batch(&refs, policy.model.device())?;
-        let logits = policy.model.forward(&b.inputs, None)?.detach();
+        let logits = policy.model.forward(&b.inputs)?.detach();
         let logp = token_logprobs(&logits, &b.targets, 1.0)?;
         let loss = sft_loss(&logp, &b.mask, b.supervised)?;
         total += loss.to_dtype(DType::F64)?.to_scalar::<f64>()? * b.supervised as f64;
@@ -246,7 +246,7 @@ fn accumulate(
     for micro in chosen.chunks(sft.batch_size) {
         let refs: Vec<&Encoded> = micro.iter().map(|&i| &encoded[i]).collect();
         let b = batch(&refs, policy.model.device())?;
-        let logits = policy.model.forward(&b.inputs, None)?;
+        let logits = policy.model.forward(&b.inputs)?;
         let logp = token_logprobs(&logits, &b.targets, 1.0)?;
         let loss = sft_loss(&logp, &b.mask, supervised)?;
         loss_value += loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;

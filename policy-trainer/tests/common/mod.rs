@@ -30,7 +30,7 @@ pub fn logits(model: &policy_trainer::model::Decoder, tokens: &[u32]) -> Vec<f32
     )
     .unwrap();
     model
-        .forward(&input, None)
+        .forward(&input)
         .unwrap()
         .flatten_all()
         .unwrap()
@@ -118,4 +118,34 @@ pub fn named_vars(vars: &candle_nn::VarMap) -> Vec<(String, candle_core::Var)> {
         .collect();
     all.sort_by(|a, b| a.0.cmp(&b.0));
     all
+}
+
+/// Overwrite every parameter with seeded N(0, std²) draws, embeddings scaled by
+/// `embed_scale` to spread the logits (candle's CPU init cannot be seeded); norms are one.
+#[allow(dead_code)] // not every test file needs reproducible parameters
+pub fn seeded(vars: &candle_nn::VarMap, std: f64, embed_scale: f64, seed: u64) {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    for (name, var) in named_vars(vars) {
+        let scale = if name.contains("embed") {
+            embed_scale * std
+        } else {
+            std
+        };
+        let values: Vec<f32> = (0..var.elem_count())
+            .map(|_| {
+                let u1: f64 = rng.random::<f64>().max(1e-12);
+                let u2: f64 = rng.random::<f64>();
+                let normal = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+                if name.contains("norm") {
+                    1.0
+                } else {
+                    (scale * normal) as f32
+                }
+            })
+            .collect();
+        let tensor =
+            candle_core::Tensor::from_vec(values, var.shape(), &candle_core::Device::Cpu).unwrap();
+        var.set(&tensor.to_dtype(var.dtype()).unwrap()).unwrap();
+    }
 }

@@ -3,12 +3,12 @@
 //! enough.
 
 use crate::error::TrainError;
-use crate::model::generate::{Completion, SamplingConfig};
+use crate::model::sampling::{Completion, SamplingConfig};
 use crate::train::data::Example;
 use crate::train::grpo::config::GrpoConfig;
 use crate::train::policy::Policy;
 use crate::train::reward::Rewarder;
-use crate::train::rollout::{rollouts, Rollouts};
+use crate::train::rollout::rollouts;
 use judges::Rewarded;
 use rand::seq::IndexedRandom;
 use rand::SeedableRng;
@@ -105,31 +105,27 @@ impl Collect<'_> {
             .train_set
             .choose_multiple(&mut rng, grpo.prompts_per_step.min(self.train_set.len()))
             .collect();
-        let mut groups = Vec::new();
+        let sampling = SamplingConfig {
+            seed: self.seed ^ ((step as u64) << 24) ^ ((attempt as u64) << 16),
+            ..self.sampling()
+        };
+        let started = Instant::now();
+        let sampled = rollouts(policy, &prompts, grpo.group_size, &sampling)?;
+        collected.generation_seconds += started.elapsed().as_secs_f64();
+        let mut groups = Vec::with_capacity(sampled.len());
         let mut samples = Vec::new();
-        for (p, example) in prompts.iter().enumerate() {
-            let sampling = SamplingConfig {
-                seed: self.seed ^ ((step as u64) << 24) ^ ((attempt as u64) << 16) ^ p as u64,
-                ..self.sampling()
-            };
-            let started = Instant::now();
-            let Rollouts {
-                prompt,
-                completions,
-                samples: rollout,
-            } = rollouts(policy, example, grpo.group_size, &sampling)?;
-            collected.generation_seconds += started.elapsed().as_secs_f64();
-            for c in &completions {
+        for (example, rollout) in prompts.iter().zip(sampled) {
+            for c in &rollout.completions {
                 collected.generated_tokens += c.tokens.len();
                 collected.surprisal -= c.logprobs.iter().map(|l| f64::from(*l)).sum::<f64>();
                 collected.truncated += usize::from(!c.stopped);
                 collected.completions += 1;
             }
-            samples.extend(rollout);
+            samples.extend(rollout.samples);
             groups.push(Group {
                 task: example.task.clone().unwrap_or_else(|| "-".into()),
-                prompt,
-                completions,
+                prompt: rollout.prompt,
+                completions: rollout.completions,
                 rewards: Vec::new(),
             });
         }

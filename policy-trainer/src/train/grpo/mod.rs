@@ -17,7 +17,7 @@ mod update;
 pub use config::GrpoConfig;
 
 use crate::error::TrainError;
-use crate::model::generate::SamplingConfig;
+use crate::model::sampling::SamplingConfig;
 use crate::train::data::Example;
 use crate::train::reward::Rewarder;
 use crate::train::session::{merge, HeldOut, Session, StepDone};

@@ -2,7 +2,7 @@
 //! update's figures, rollout counts and one sample; and the held-out reward measure.
 
 use crate::error::TrainError;
-use crate::model::generate::SamplingConfig;
+use crate::model::sampling::SamplingConfig;
 use crate::train::data::Example;
 use crate::train::grpo::collect::Collected;
 use crate::train::grpo::config::GrpoConfig;

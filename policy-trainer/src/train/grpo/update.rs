@@ -93,7 +93,7 @@ impl Updater<'_> {
         let mut stats = UpdateStats::default();
         for (i, m) in micro.iter().enumerate() {
             let b = tensors(m, self.policy.model.device())?;
-            let logits = self.policy.model.forward(&b.inputs, None)?;
+            let logits = self.policy.model.forward(&b.inputs)?;
             let logp = token_logprobs(&logits, &b.targets, grpo.temperature)?;
             let out = grpo_loss(
                 &logp,
@@ -130,7 +130,7 @@ impl Updater<'_> {
                     return Ok(None);
                 };
                 let b = tensors(m, model.device())?;
-                let logits = model.forward(&b.inputs, None)?.detach();
+                let logits = model.forward(&b.inputs)?.detach();
                 Ok(Some(
                     token_logprobs(&logits, &b.targets, self.grpo.temperature)?.detach(),
                 ))
