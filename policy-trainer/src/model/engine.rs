@@ -13,7 +13,7 @@ use crate::model::error::ModelError;
 use crate::model::frozen::{FrozenLayer, FrozenWeights};
 use crate::model::sampler::{pick, row_rng};
 use crate::model::sampling::{Completion, SamplingConfig};
-use candle_core::{DType, Device, Tensor, D};
+use candle_core::{DType, Device, Tensor};
 use rand::rngs::StdRng;
 
 /// Rows decoded together at most; more requests run in successive batches. On a CPU the

@@ -1,6 +1,7 @@
 //! Per-token log-probabilities under the model's (temperature-scaled) distribution: what sampling
 //! records, the losses train on and checks compare.
 
+use crate::model::decoder::Decoder;
 use crate::model::error::ModelError;
 use candle_core::{DType, Tensor, D};
 
