@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # SmolLM2-135M-Instruct trained with GRPO on two-number sums under the R1 format, on this
 # machine's CPUs, for each seed given (default 1 2): held-out accuracy and format rate before and
-# after, and the curves. Work in progress for issue 16 (see grpo.toml): one seed of 36 steps took
-# 47 minutes on 2 cores.
+# after, and the curves (see grpo.toml for the settings and their history).
 #   bash benches/smollm2/run.sh [SEED ...]
 set -euo pipefail
 cd "$(dirname "$0")/../.."

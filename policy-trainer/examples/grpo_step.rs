@@ -6,7 +6,7 @@
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarMap;
-use policy_trainer::model::engine::generate;
+use policy_trainer::model::engine::{sample_groups, GroupRequest};
 use policy_trainer::model::logprobs::token_logprobs;
 use policy_trainer::model::sampling::SamplingConfig;
 use policy_trainer::model::{Decoder, ModelConfig};
@@ -67,18 +67,30 @@ fn main() -> anyhow::Result<()> {
     let (mut sampling_s, mut backward_s) = (0.0, 0.0);
     for step in 0..=steps {
         let started = Instant::now();
-        let mut rows = Vec::new();
-        for p in 0..PROMPTS {
-            let prompt: Vec<u32> = (0..PROMPT_LEN)
-                .map(|i| ((i * 31 + p * 7 + step) % 512) as u32)
-                .collect();
-            let sampling = SamplingConfig {
-                temperature: 1.0,
-                max_new_tokens: NEW_TOKENS,
+        let prompts: Vec<Vec<u32>> = (0..PROMPTS)
+            .map(|p| {
+                (0..PROMPT_LEN)
+                    .map(|i| ((i * 31 + p * 7 + step) % 512) as u32)
+                    .collect()
+            })
+            .collect();
+        let requests: Vec<GroupRequest> = prompts
+            .iter()
+            .enumerate()
+            .map(|(p, prompt)| GroupRequest {
+                prompt,
+                n: GROUP,
                 seed: (step * PROMPTS + p) as u64,
-                ..SamplingConfig::default()
-            };
-            for completion in generate(&model, &prompt, GROUP, &sampling)? {
+            })
+            .collect();
+        let sampling = SamplingConfig {
+            temperature: 1.0,
+            max_new_tokens: NEW_TOKENS,
+            ..SamplingConfig::default()
+        };
+        let mut rows = Vec::new();
+        for (prompt, group) in prompts.iter().zip(sample_groups(&model, &requests, &sampling)?) {
+            for completion in group {
                 let mut tokens = prompt.clone();
                 tokens.extend(&completion.tokens);
                 rows.push(tokens);
