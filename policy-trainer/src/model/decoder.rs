@@ -144,10 +144,7 @@ impl Linear {
     }
 
     fn frozen(&self, dtype: DType) -> candle_core::Result<FrozenLinear> {
-        Ok(FrozenLinear {
-            weight: frozen(&self.weight, dtype)?,
-            bias: self.bias.as_ref().map(|b| frozen(b, dtype)).transpose()?,
-        })
+        FrozenLinear::new(&self.weight, self.bias.as_ref(), dtype)
     }
 
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
@@ -410,13 +407,9 @@ impl Decoder {
                 })
             })
             .collect::<candle_core::Result<_>>()?;
-        let embed = frozen(&self.embed, dtype)?;
-        let head = match &self.head {
-            Some(head) => frozen(head, dtype)?,
-            None => embed.clone(),
-        };
+        let head = FrozenLinear::new(self.head.as_ref().unwrap_or(&self.embed), None, dtype)?;
         Ok(FrozenWeights {
-            embed,
+            embed: frozen(&self.embed, dtype)?,
             layers,
             norm: frozen(&self.norm.weight, dtype)?,
             head,

@@ -231,7 +231,7 @@ impl Engine<'_> {
         }
         let last = x.narrow(1, t - 1, 1)?.reshape((b, hidden))?;
         let last = candle_nn::ops::rms_norm(&last, &self.weights.norm, self.eps())?;
-        Ok(last.matmul(&self.weights.head.t()?)?)
+        Ok(self.weights.head.forward(&last)?)
     }
 
     fn eps(&self) -> f32 {
