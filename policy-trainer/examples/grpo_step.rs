@@ -89,7 +89,10 @@ fn main() -> anyhow::Result<()> {
             ..SamplingConfig::default()
         };
         let mut rows = Vec::new();
-        for (prompt, group) in prompts.iter().zip(sample_groups(&model, &requests, &sampling)?) {
+        for (prompt, group) in prompts
+            .iter()
+            .zip(sample_groups(&model, &requests, &sampling)?)
+        {
             for completion in group {
                 let mut tokens = prompt.clone();
                 tokens.extend(&completion.tokens);
